@@ -1,0 +1,1 @@
+"""Rasa custom actions: read the tracker, call one service, return events."""

@@ -1,0 +1,60 @@
+"""The three dialogue actions: welcome, handle a reply, opt out."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Callable
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.session import emit, incoming_of, state_of
+from bot.services.conversation import ConversationService, Incoming, SessionState, Turn
+from bot.services.runtime import get_services
+
+UseCase = Callable[[ConversationService, Incoming, SessionState], Turn]
+
+
+async def _run(use_case: UseCase, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    service = get_services().conversation
+    incoming, state = incoming_of(tracker), state_of(tracker)
+    # The store is synchronous: keep it off the action server's event loop.
+    turn = await asyncio.to_thread(use_case, service, incoming, state)
+    return emit(turn, dispatcher)
+
+
+class ActionWelcome(Action):
+    """Greets, tells a returning shopper what is known, asks consent or the next question."""
+
+    def name(self) -> str:
+        return "action_welcome"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        return await _run(ConversationService.welcome, dispatcher, tracker)
+
+
+class ActionHandleReply(Action):
+    """Handles a reply to whatever the bot last asked (consent, a question, a clarification)."""
+
+    def name(self) -> str:
+        return "action_handle_reply"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        return await _run(ConversationService.reply, dispatcher, tracker)
+
+
+class ActionOptOut(Action):
+    """Stops profiling at once and confirms it."""
+
+    def name(self) -> str:
+        return "action_opt_out"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        return await _run(ConversationService.opt_out, dispatcher, tracker)

@@ -1,0 +1,3 @@
+"""Rapport: conversational profiling for online shops."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Rasa input channels: translate platform payloads to UserMessage, verify, guard."""

@@ -1,0 +1,63 @@
+"""REST webhook that requires a sender, refuses malformed bodies and guards every message."""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable, Optional
+
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.rest import RestInput
+from sanic import Blueprint
+from sanic.exceptions import BadRequest
+from sanic.request import Request
+
+from bot.channels.guard import guarded
+
+MAX_SENDER_CHARS = 128
+
+
+def _body(request: Request) -> dict[str, Any]:
+    try:
+        body = request.json
+    except Exception as exc:  # sanic raises its own error type on malformed JSON
+        raise BadRequest("the body must be a JSON object") from exc
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object")
+    return body
+
+
+class GuardedRestInput(RestInput):
+    """`POST /webhooks/rest/webhook {"sender": ..., "message": ...}`.
+
+    Unlike Rasa's RestInput, a missing sender is a 400 (never the shared
+    "default" conversation), and the body cannot choose the input channel.
+    """
+
+    @classmethod
+    def name(cls) -> str:
+        return "rest"
+
+    async def _extract_sender(self, req: Request) -> Optional[str]:
+        sender = _body(req).get("sender")
+        if not isinstance(sender, str) or not sender.strip():
+            raise BadRequest("`sender` is required: a non-empty string")
+        if len(sender) > MAX_SENDER_CHARS or any(ord(c) < 32 for c in sender):
+            raise BadRequest(f"`sender` must be at most {MAX_SENDER_CHARS} printable characters")
+        return sender
+
+    def _extract_message(self, req: Request) -> Optional[str]:
+        message = _body(req).get("message")
+        if message is not None and not isinstance(message, str):
+            raise BadRequest("`message` must be a string")
+        return message
+
+    def _extract_input_channel(self, req: Request) -> str:
+        return self.name()
+
+    def get_metadata(self, request: Request) -> Optional[dict[str, Any]]:
+        metadata = _body(request).get("metadata")
+        return metadata if isinstance(metadata, dict) else None
+
+    def blueprint(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Blueprint:
+        return super().blueprint(guarded(on_new_message))

@@ -1,0 +1,140 @@
+"""`rapport ...` commands: database, NLU pipeline, profiles, web app."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+from bot.config import PROJECT_ROOT, load_settings
+from bot.domain.errors import RapportError
+
+
+def _db_upgrade(_: argparse.Namespace) -> int:
+    from bot.store.migrate import upgrade
+
+    settings = load_settings()
+    upgrade(settings.resolved_database_url)
+    print("profile store is up to date")
+    return 0
+
+
+def _nlu_build(args: argparse.Namespace) -> int:
+    from bot.nlu.pipeline import build, sync_config
+
+    settings = load_settings()
+    target = build(settings.content_dir / "vocabulary.yml", settings.var_dir / "spacy")
+    relative = target.relative_to(PROJECT_ROOT) if target.is_relative_to(PROJECT_ROOT) else target
+    changed = sync_config(Path(args.config), str(relative))
+    print(f"spaCy pipeline: {relative}" + (" (config.yml updated)" if changed else ""))
+    return 0
+
+
+def _uow_factory():  # type: ignore[no-untyped-def]
+    from bot.store.sql import SqlUnitOfWorkFactory, make_engine
+
+    return SqlUnitOfWorkFactory(make_engine(load_settings().resolved_database_url))
+
+
+def _profiles_export(args: argparse.Namespace) -> int:
+    from bot.services.profiles import export_people
+
+    if args.format != "jsonl":
+        print(f"unsupported format {args.format!r}", file=sys.stderr)
+        return 2
+    for document in export_people(_uow_factory()):
+        sys.stdout.write(json.dumps(document, ensure_ascii=False, sort_keys=True) + "\n")
+    return 0
+
+
+def _profiles_show(args: argparse.Namespace) -> int:
+    from bot.services.profiles import show_person
+
+    print(json.dumps(show_person(_uow_factory(), args.reference), ensure_ascii=False, indent=2))
+    return 0
+
+
+def _web(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from bot.web.app import create_app
+
+    settings = load_settings()
+    uvicorn.run(create_app(settings), host=settings.web_host, port=settings.web_port)
+    return 0
+
+
+def _ready(args: argparse.Namespace) -> int:
+    import signal
+    import time
+    import urllib.request
+
+    settings = load_settings()
+    checks = {
+        "Rasa": f"{settings.rasa_url}/version",
+        "actions": "http://127.0.0.1:5055/health",
+        "web chat": f"http://{settings.web_host}:{settings.web_port}/healthz",
+    }
+    deadline = time.monotonic() + args.timeout
+    for name, url in checks.items():
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    print(f"{name} did not come up at {url}", file=sys.stderr)
+                    return 1
+                time.sleep(1)
+    print(f"Rapport is ready: web chat http://{settings.web_host}:{settings.web_port}/ "
+          f"| Rasa {settings.rasa_url} | actions http://127.0.0.1:5055", flush=True)
+    if args.stay:
+        signal.pause()  # honcho stops every process when one exits
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    root = argparse.ArgumentParser(prog="rapport", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+
+    db = commands.add_parser("db", help="profile store").add_subparsers(dest="sub", required=True)
+    db.add_parser("upgrade", help="apply migrations").set_defaults(func=_db_upgrade)
+
+    nlu = commands.add_parser("nlu", help="NLU assets").add_subparsers(dest="sub", required=True)
+    build = nlu.add_parser("build", help="build the offline spaCy pipeline")
+    build.add_argument("--config", default=str(PROJECT_ROOT / "config.yml"))
+    build.set_defaults(func=_nlu_build)
+
+    profiles = commands.add_parser("profiles", help="people in the profile store")
+    sub = profiles.add_subparsers(dest="sub", required=True)
+    export = sub.add_parser("export", help="one JSON object per person")
+    export.add_argument("--format", default="jsonl", choices=["jsonl"])
+    export.set_defaults(func=_profiles_export)
+    show = sub.add_parser("show", help="one person, by id or channel:external_id")
+    show.add_argument("reference")
+    show.set_defaults(func=_profiles_show)
+
+    commands.add_parser("web", help="serve the web chat page").set_defaults(func=_web)
+
+    ready = commands.add_parser("ready", help="wait for every service, then print the URLs")
+    ready.add_argument("--timeout", type=float, default=300)
+    ready.add_argument("--no-stay", dest="stay", action="store_false")
+    ready.set_defaults(func=_ready)
+    return root
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of the `rapport` command."""
+    args = parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except RapportError as exc:
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

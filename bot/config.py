@@ -1,0 +1,75 @@
+"""The one reader of the environment: typed settings for every Rapport process."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, with embedded defaults for `make run`.
+
+    Attributes:
+        database_url: SQLAlchemy URL of the profile store.
+        content_dir: folder with the shop-editable questions and vocabulary.
+        shop_name: how the bot names the shop.
+        questions_per_session: profiling budget per conversation session.
+        consent_retry_days: days before asking again after a "no".
+        max_message_chars: longest shopper message accepted.
+        web_host: bind address of the web app.
+        web_port: port of the web app.
+        rasa_url: where the web chat page finds Rasa's Socket.IO endpoint.
+        var_dir: where runtime files live (SQLite file, spaCy pipeline, assets).
+    """
+
+    database_url: str = ""
+    content_dir: Path = field(default=PROJECT_ROOT / "shop")
+    shop_name: str = "the shop"
+    questions_per_session: int = 3
+    consent_retry_days: int = 30
+    max_message_chars: int = 2000
+    web_host: str = "127.0.0.1"
+    web_port: int = 8000
+    rasa_url: str = "http://127.0.0.1:5005"
+    var_dir: Path = field(default=PROJECT_ROOT / "var")
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file under var/."""
+        return self.database_url or f"sqlite:///{self.var_dir / 'rapport.db'}"
+
+
+def load_settings() -> Settings:
+    """Read the settings from the environment (see .env.example)."""
+    var_dir = Path(_env("RAPPORT_VAR_DIR", str(PROJECT_ROOT / "var")))
+    return Settings(
+        database_url=_env("RAPPORT_DATABASE_URL", ""),
+        content_dir=Path(_env("RAPPORT_CONTENT_DIR", str(PROJECT_ROOT / "shop"))),
+        shop_name=_env("RAPPORT_SHOP_NAME", "the shop"),
+        questions_per_session=_env_int("RAPPORT_QUESTIONS_PER_SESSION", 3),
+        consent_retry_days=_env_int("RAPPORT_CONSENT_RETRY_DAYS", 30),
+        max_message_chars=_env_int("RAPPORT_MAX_MESSAGE_CHARS", 2000),
+        web_host=_env("RAPPORT_WEB_HOST", "127.0.0.1"),
+        web_port=_env_int("RAPPORT_WEB_PORT", 8000),
+        rasa_url=_env("RAPPORT_RASA_URL", "http://127.0.0.1:5005"),
+        var_dir=var_dir,
+    )

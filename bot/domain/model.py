@@ -1,0 +1,147 @@
+"""People, channel identities, attribute values with provenance, consent, question state."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+JsonValue = Any
+"""A value that serialises to JSON: str, number, bool, None, list or dict of those."""
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(timezone.utc)
+
+
+class Provenance(str, enum.Enum):
+    """Where a value came from."""
+
+    STATED = "stated"
+    INFERRED = "inferred"
+    AGENT = "agent"
+    IMPORT = "import"
+
+
+class ConsentStatus(str, enum.Enum):
+    """What the shopper said about a purpose."""
+
+    GRANTED = "granted"
+    DENIED = "denied"
+    WITHDRAWN = "withdrawn"
+
+
+class QuestionStatus(str, enum.Enum):
+    """Where a profiling question stands for one person."""
+
+    ASKED = "asked"
+    ANSWERED = "answered"
+    DECLINED = "declined"
+
+
+PROFILING = "profiling"
+"""The consent purpose that covers asking profiling questions and storing answers."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    """One channel account of a person, e.g. ("socketio", "<session id>")."""
+
+    channel: str
+    external_id: str
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.external_id}"
+
+
+@dataclass(frozen=True)
+class AttributeValue:
+    """One recorded value of a profile attribute; history is append-only.
+
+    Attributes:
+        attribute: the attribute name (a question id for answers).
+        value: the value, JSON-serialisable.
+        provenance: stated, inferred, agent or import.
+        confidence: how sure we are, 0..1 (1.0 for stated values).
+        channel: the channel the value came through.
+        message_ref: a reference to the message it came from (never its text).
+        created_at: when it was recorded.
+        superseded_at: when a newer value replaced it (None while current).
+    """
+
+    attribute: str
+    value: JsonValue
+    provenance: Provenance
+    confidence: float
+    channel: str
+    message_ref: Optional[str]
+    created_at: datetime
+    superseded_at: Optional[datetime] = None
+    id: Optional[int] = None
+
+    @property
+    def is_current(self) -> bool:
+        return self.superseded_at is None
+
+
+@dataclass(frozen=True)
+class ConsentRecord:
+    """One entry of the consent ledger (never rewritten)."""
+
+    purpose: str
+    status: ConsentStatus
+    policy_version: str
+    channel: str
+    message_ref: Optional[str]
+    created_at: datetime
+    id: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class QuestionRecord:
+    """Where one question stands for one person."""
+
+    question_id: str
+    status: QuestionStatus
+    asked_at: Optional[datetime]
+    updated_at: datetime
+    why_asked: int = 0
+
+
+@dataclass
+class Person:
+    """A shopper, with everything the store holds about them."""
+
+    id: str
+    created_at: datetime
+    identities: list[Identity] = field(default_factory=list)
+    values: list[AttributeValue] = field(default_factory=list)
+    consents: list[ConsentRecord] = field(default_factory=list)
+    questions: dict[str, QuestionRecord] = field(default_factory=dict)
+
+    def current_values(self) -> dict[str, AttributeValue]:
+        """The current value of each attribute (the newest not superseded)."""
+        current: dict[str, AttributeValue] = {}
+        for value in sorted(self.values, key=lambda v: v.created_at):
+            if value.is_current:
+                current[value.attribute] = value
+        return current
+
+    def history(self, attribute: str) -> list[AttributeValue]:
+        """Every value ever recorded for `attribute`, oldest first."""
+        return sorted(
+            (v for v in self.values if v.attribute == attribute), key=lambda v: v.created_at
+        )
+
+    def consent(self, purpose: str) -> Optional[ConsentRecord]:
+        """The current consent for `purpose`: the newest ledger entry, if any."""
+        matching = [c for c in self.consents if c.purpose == purpose]
+        if not matching:
+            return None
+        return max(matching, key=lambda c: (c.created_at, c.id or 0))
+
+    def question_status(self, question_id: str) -> Optional[QuestionStatus]:
+        record = self.questions.get(question_id)
+        return record.status if record else None

@@ -1,0 +1,1 @@
+"""spaCy pipeline builder for Rasa's SpacyNLP (built offline from shop vocabulary)."""

@@ -1,0 +1,1 @@
+"""Use cases: plain values in, domain objects out; stores are passed in."""

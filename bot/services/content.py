@@ -1,0 +1,89 @@
+"""Loads the shop-editable question bank and vocabulary from YAML files."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.domain.errors import ContentError
+from bot.domain.questions import (
+    EntityVocabulary,
+    Question,
+    QuestionBank,
+    Vocabulary,
+    normalize_phrase,
+)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ContentError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(loaded, dict):
+        raise ContentError(f"{path} must hold a mapping at the top level")
+    return loaded
+
+
+def parse_vocabulary(raw: dict[str, Any]) -> Vocabulary:
+    """Build a Vocabulary from the mapping in shop/vocabulary.yml."""
+    entities: dict[str, EntityVocabulary] = {}
+    for entity, spec in raw.items():
+        values: dict[str, list[str]] = dict(spec.get("values") or {})
+        phrases: dict[str, tuple[str, ...]] = {}
+        for value_id, value_phrases in values.items():
+            for phrase in value_phrases:
+                phrases[normalize_phrase(str(phrase))] = (str(value_id),)
+        for phrase, meanings in (spec.get("ambiguous") or {}).items():
+            unknown = [m for m in meanings if m not in values]
+            if unknown:
+                raise ContentError(f"{entity}: ambiguous {phrase!r} names unknown {unknown}")
+            phrases[normalize_phrase(str(phrase))] = tuple(str(m) for m in meanings)
+        entities[str(entity)] = EntityVocabulary(
+            entity=str(entity), values=tuple(str(v) for v in values), phrases=phrases
+        )
+    return Vocabulary(entities=entities)
+
+
+def parse_question_bank(raw: dict[str, Any], vocabulary: Vocabulary) -> QuestionBank:
+    """Build the QuestionBank from shop/questions.yml, checked against the vocabulary."""
+    questions = []
+    for spec in raw.get("questions") or []:
+        question = Question(
+            id=str(spec["id"]),
+            entity=str(spec["entity"]),
+            priority=int(spec.get("priority", 0)),
+            text=str(spec["text"]),
+            why=str(spec["why"]),
+            labels={str(k): str(v) for k, v in (spec.get("labels") or {}).items()},
+            buttons=tuple(str(b) for b in spec.get("buttons") or ()),
+            remember=str(spec.get("remember", "{value}")),
+            multiple=bool(spec.get("multiple", False)),
+            negatives=bool(spec.get("negatives", False)),
+            free_text_other=bool(spec.get("free_text_other", False)),
+        )
+        known = vocabulary.of(question.entity).values
+        for value_id in question.buttons:
+            if value_id not in known:
+                raise ContentError(f"question {question.id}: button {value_id!r} is not a value")
+        questions.append(question)
+    ids = [q.id for q in questions]
+    if len(ids) != len(set(ids)):
+        raise ContentError("question ids must be unique")
+    messages = {str(k): str(v) for k, v in (raw.get("messages") or {}).items()}
+    return QuestionBank(
+        questions=tuple(questions),
+        messages=messages,
+        policy_version=str(raw.get("policy_version", "unversioned")),
+    )
+
+
+@lru_cache(maxsize=8)
+def load_content(content_dir: Path) -> tuple[QuestionBank, Vocabulary]:
+    """Read and validate the question bank and vocabulary in `content_dir` (cached)."""
+    vocabulary = parse_vocabulary(_read_yaml(content_dir / "vocabulary.yml"))
+    bank = parse_question_bank(_read_yaml(content_dir / "questions.yml"), vocabulary)
+    return bank, vocabulary

@@ -1,0 +1,429 @@
+"""The profiling conversation: welcome, consent, one question at a time, skip, why, clarify, correct, opt out.
+
+Each use case takes the session state (kept in Rasa slots) and the incoming message
+as plain values, reads and writes the profile store through a unit of work, and
+returns what to say plus the new session state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Callable, Optional
+
+from bot.domain.model import (
+    PROFILING,
+    AttributeValue,
+    ConsentRecord,
+    ConsentStatus,
+    Identity,
+    Person,
+    Provenance,
+    QuestionRecord,
+    QuestionStatus,
+)
+from bot.domain.questions import Button, Question, QuestionBank, Vocabulary
+from bot.services import planner
+from bot.services.interpret import (
+    Ambiguous,
+    Interpretation,
+    Mention,
+    Understood,
+    interpret,
+    resolve_clarification,
+    summarize,
+)
+from bot.store.ports import UnitOfWork, UnitOfWorkFactory
+
+CONSENT = "__consent__"
+"""`SessionState.pending` while the bot waits for a yes/no to profiling."""
+
+DECLINE_INTENTS = ("skip", "deny")
+
+
+@dataclass
+class SessionState:
+    """What the bot remembers within one conversation session (Rasa slots)."""
+
+    pending: Optional[str] = None
+    clarify: Optional[dict[str, Any]] = None
+    asked: list[str] = field(default_factory=list)
+    last_answered: Optional[str] = None
+    greeted: bool = False
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One shopper message, as NLU understood it."""
+
+    identity: Identity
+    intent: str
+    text: str
+    mentions: list[Mention]
+    message_ref: Optional[str]
+
+
+@dataclass(frozen=True)
+class BotMessage:
+    """One message to send, with optional quick replies."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+
+
+@dataclass
+class Turn:
+    """The bot's answer to one message and the session state after it."""
+
+    messages: list[BotMessage]
+    state: SessionState
+
+
+@dataclass(frozen=True)
+class ProfilingPolicy:
+    """Shop-level knobs of the conversation."""
+
+    questions_per_session: int = 3
+    consent_retry_days: int = 30
+    shop_name: str = "the shop"
+
+
+class _Context:
+    """Per-call working set: the unit of work, the person, and the reply being built."""
+
+    def __init__(self, uow: UnitOfWork, person: Person, incoming: Incoming, at: datetime):
+        self.uow = uow
+        self.person = person
+        self.incoming = incoming
+        self.at = at
+        self.messages: list[BotMessage] = []
+
+    def say(self, text: str, buttons: tuple[Button, ...] = ()) -> None:
+        self.messages.append(BotMessage(text, buttons))
+
+    def reload(self) -> None:
+        fresh = self.uow.profiles.get(person_id=self.person.id)
+        if fresh is not None:
+            self.person = fresh
+
+
+class ConversationService:
+    """The use cases behind Rapport's three dialogue actions."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        bank: QuestionBank,
+        vocabulary: Vocabulary,
+        policy: ProfilingPolicy,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._bank = bank
+        self._vocabulary = vocabulary
+        self._policy = policy
+        self._clock = clock
+
+    # -- use cases -----------------------------------------------------------------
+
+    def welcome(self, incoming: Incoming, state: SessionState) -> Turn:
+        """Greet; say what is known to a returning shopper; then ask consent or a question."""
+        return self._run(incoming, state, self._welcome)
+
+    def reply(self, incoming: Incoming, state: SessionState) -> Turn:
+        """Handle any reply: to the consent request, to a question, or out of the blue."""
+        return self._run(incoming, state, self._reply)
+
+    def opt_out(self, incoming: Incoming, state: SessionState) -> Turn:
+        """Stop profiling at once, whatever was pending, and confirm it."""
+        return self._run(incoming, state, self._opt_out)
+
+    # -- plumbing ------------------------------------------------------------------
+
+    def _run(
+        self,
+        incoming: Incoming,
+        state: SessionState,
+        handler: Callable[[_Context, SessionState], SessionState],
+    ) -> Turn:
+        state = dataclasses.replace(state, asked=list(state.asked))
+        with self._uow_factory() as uow:
+            at = self._clock()
+            person = uow.profiles.get_or_create(identity=incoming.identity, at=at)
+            ctx = _Context(uow, person, incoming, at)
+            new_state = handler(ctx, state)
+            uow.commit()
+        return Turn(messages=ctx.messages, state=new_state)
+
+    def _msg(self, key: str, **values: object) -> str:
+        return self._bank.message(key, shop_name=self._policy.shop_name, **values)
+
+    # -- welcome -------------------------------------------------------------------
+
+    def _welcome(self, ctx: _Context, state: SessionState) -> SessionState:
+        if not state.greeted:
+            known = self.known_summary(ctx.person)
+            returning = bool(known or ctx.person.consents or ctx.person.questions)
+            ctx.say(self._msg("intro_returning" if returning else "intro"))
+            if known:
+                ctx.say(self._msg("known_summary", summary=known))
+            state.greeted = True
+        if state.pending == CONSENT:
+            self._ask_consent(ctx)
+        elif state.pending:
+            self._ask(ctx, state, self._bank.get(state.pending), again=True)
+        else:
+            self._offer(ctx, state)
+        return state
+
+    def known_summary(self, person: Person) -> str:
+        """What we remember, in plain words ("you'd like to hear from us by SMS; ...")."""
+        parts = []
+        current = person.current_values()
+        for question in self._bank.by_priority():
+            value = current.get(question.id)
+            if value is not None and value.provenance is Provenance.STATED:
+                parts.append(question.remember.format(value=summarize(question, value.value)))
+        return "; ".join(parts)
+
+    def _offer(self, ctx: _Context, state: SessionState) -> None:
+        """With nothing pending: ask for consent, ask the next question, or just help."""
+        consent = self._consent_state(ctx.person, ctx.at)
+        if consent is planner.ConsentState.ASK:
+            self._ask_consent(ctx)
+            state.pending = CONSENT
+        elif consent is planner.ConsentState.GRANTED and self._next(ctx.person, state):
+            self._ask_next(ctx, state)
+        else:
+            ctx.say(self._msg("help"))
+
+    def _consent_state(self, person: Person, at: datetime) -> planner.ConsentState:
+        retry = timedelta(days=self._policy.consent_retry_days)
+        return planner.consent_state(person, now=at, retry_after=retry)
+
+    def _ask_consent(self, ctx: _Context) -> None:
+        buttons = (
+            Button(self._msg("yes_button"), self._msg("yes_button")),
+            Button(self._msg("no_button"), self._msg("no_button")),
+        )
+        ctx.say(self._msg("consent_request"), buttons)
+
+    # -- replies -------------------------------------------------------------------
+
+    def _reply(self, ctx: _Context, state: SessionState) -> SessionState:
+        intent = ctx.incoming.intent
+        if intent == "goodbye":
+            ctx.say(self._msg("goodbye"))
+            return dataclasses.replace(state, pending=None, clarify=None)
+        if intent == "help":
+            ctx.say(self._msg("help"))
+            return self._welcome(ctx, state)
+        if state.pending == CONSENT:
+            return self._consent_reply(ctx, state)
+        if state.pending:
+            return self._answer_reply(ctx, state, self._bank.get(state.pending))
+        if self._try_correction(ctx, state):
+            return state
+        if intent == "thanks":
+            ctx.say(self._msg("thanks"))
+            return state
+        if intent == "greet":
+            return self._welcome(ctx, state)
+        ctx.say(self._msg("help"))
+        return state
+
+    def _consent_reply(self, ctx: _Context, state: SessionState) -> SessionState:
+        intent = ctx.incoming.intent
+        if intent == "affirm":
+            self._record_consent(ctx, ConsentStatus.GRANTED)
+            state = dataclasses.replace(state, pending=None, clarify=None)
+            if self._next(ctx.person, state):
+                ctx.say(self._msg("consent_granted"))
+                self._ask_next(ctx, state)
+            else:
+                ctx.say(self._msg("nothing_to_ask"))
+            return state
+        if intent in DECLINE_INTENTS:
+            self._record_consent(ctx, ConsentStatus.DENIED)
+            ctx.say(self._msg("consent_denied"))
+            return dataclasses.replace(state, pending=None, clarify=None)
+        if intent == "why":
+            ctx.say(self._msg("consent_why"))
+            self._ask_consent(ctx)
+            return state
+        if state.clarify:
+            ctx.say(self._msg("consent_moved_on"))
+            return dataclasses.replace(state, pending=None, clarify=None)
+        ctx.say(self._msg("consent_clarify"), self._consent_buttons())
+        return dataclasses.replace(state, clarify={"consent": True})
+
+    def _consent_buttons(self) -> tuple[Button, ...]:
+        yes, no = self._msg("yes_button"), self._msg("no_button")
+        return (Button(yes, yes), Button(no, no))
+
+    def _record_consent(self, ctx: _Context, status: ConsentStatus) -> None:
+        record = ConsentRecord(
+            purpose=PROFILING,
+            status=status,
+            policy_version=self._bank.policy_version,
+            channel=ctx.incoming.identity.channel,
+            message_ref=ctx.incoming.message_ref,
+            created_at=ctx.at,
+        )
+        ctx.uow.profiles.add_consent(person_id=ctx.person.id, record=record)
+        ctx.reload()
+
+    def _answer_reply(self, ctx: _Context, state: SessionState, question: Question) -> SessionState:
+        incoming = ctx.incoming
+        relevant = [m for m in incoming.mentions if m.entity == question.entity]
+        if incoming.intent == "why":
+            self._mark(ctx, question, QuestionStatus.ASKED, why=True)
+            ctx.say(question.why)
+            self._ask(ctx, state, question, again=True)
+            return state
+        if not relevant and self._try_correction(ctx, state):
+            self._ask(ctx, state, question, again=True)
+            return state
+        if incoming.intent in DECLINE_INTENTS and not relevant:
+            self._mark(ctx, question, QuestionStatus.DECLINED)
+            ctx.say(self._msg("skip_ack"))
+            return self._continue(ctx, dataclasses.replace(state, pending=None, clarify=None))
+        reading = self._read(question, state, incoming)
+        if isinstance(reading, Understood):
+            self._store(ctx, question, reading)
+            ctx.say(self._msg("confirm", summary=reading.summary))
+            state = dataclasses.replace(
+                state, pending=None, clarify=None, last_answered=question.id
+            )
+            return self._continue(ctx, state)
+        if state.clarify:
+            ctx.say(self._msg("move_on"))
+            return self._continue(ctx, dataclasses.replace(state, pending=None, clarify=None))
+        return self._clarify(ctx, state, question, reading)
+
+    def _read(self, question: Question, state: SessionState, incoming: Incoming) -> Interpretation:
+        clarify = state.clarify or {}
+        if clarify.get("candidates"):
+            return resolve_clarification(
+                question,
+                self._vocabulary,
+                tuple(clarify["candidates"]),
+                dict(clarify.get("known") or {}),
+                incoming.text,
+                incoming.mentions,
+            )
+        own_words = incoming.intent not in ("affirm", "deny", "greet", "thanks", "goodbye")
+        return interpret(
+            question, self._vocabulary, incoming.text, incoming.mentions, allow_own_words=own_words
+        )
+
+    def _clarify(
+        self, ctx: _Context, state: SessionState, question: Question, reading: Interpretation
+    ) -> SessionState:
+        skip = Button(self._msg("skip_button"), self._msg("skip_button"))
+        if isinstance(reading, Ambiguous):
+            labels = [question.label(c) for c in reading.candidates]
+            options = " or ".join([", ".join(labels[:-1]), labels[-1]] if len(labels) > 2 else labels)
+            buttons = (*question.quick_replies(reading.candidates), skip)
+            ctx.say(self._msg("clarify_between", options=options), buttons)
+            clarify = {"candidates": list(reading.candidates), "known": reading.known}
+        else:
+            ctx.say(self._msg("clarify_generic"), (*question.quick_replies(), skip))
+            clarify = {"candidates": []}
+        return dataclasses.replace(state, clarify=clarify)
+
+    def _try_correction(self, ctx: _Context, state: SessionState) -> bool:
+        """ "no, weekly" right after "Got it: daily": update the last answer, keep history."""
+        if not state.last_answered or not self._bank.has(state.last_answered):
+            return False
+        previous = self._bank.get(state.last_answered)
+        incoming = ctx.incoming
+        if not any(m.entity == previous.entity for m in incoming.mentions):
+            return False
+        reading = interpret(
+            previous, self._vocabulary, incoming.text, incoming.mentions, allow_own_words=False
+        )
+        if not isinstance(reading, Understood):
+            return False
+        self._store(ctx, previous, reading)
+        ctx.say(self._msg("corrected", summary=reading.summary))
+        return True
+
+    # -- asking --------------------------------------------------------------------
+
+    def _next(self, person: Person, state: SessionState) -> Optional[Question]:
+        return planner.next_question(
+            self._bank,
+            person,
+            asked_this_session=state.asked,
+            budget=self._policy.questions_per_session,
+        )
+
+    def _continue(self, ctx: _Context, state: SessionState) -> SessionState:
+        """After an answer: the next question, or a closing line."""
+        if self._consent_state(ctx.person, ctx.at) is not planner.ConsentState.GRANTED:
+            return state
+        if self._next(ctx.person, state):
+            self._ask_next(ctx, state)
+        elif planner.remaining(self._bank, ctx.person):
+            ctx.say(self._msg("budget_done"))
+        else:
+            ctx.say(self._msg("nothing_to_ask"))
+        return state
+
+    def _ask_next(self, ctx: _Context, state: SessionState) -> None:
+        question = self._next(ctx.person, state)
+        if question is not None:
+            self._ask(ctx, state, question, again=False)
+
+    def _ask(self, ctx: _Context, state: SessionState, question: Question, *, again: bool) -> None:
+        skip = Button(self._msg("skip_button"), self._msg("skip_button"))
+        ctx.say(question.text, (*question.quick_replies(), skip))
+        state.pending = question.id
+        if not again:
+            state.asked.append(question.id)
+            self._mark(ctx, question, QuestionStatus.ASKED)
+
+    # -- recording -----------------------------------------------------------------
+
+    def _mark(
+        self, ctx: _Context, question: Question, status: QuestionStatus, *, why: bool = False
+    ) -> None:
+        previous = ctx.person.questions.get(question.id)
+        asked_at = previous.asked_at if previous else None
+        if status is QuestionStatus.ASKED and not why:
+            asked_at = ctx.at
+        record = QuestionRecord(
+            question_id=question.id,
+            status=status,
+            asked_at=asked_at,
+            updated_at=ctx.at,
+            why_asked=(previous.why_asked if previous else 0) + (1 if why else 0),
+        )
+        ctx.uow.profiles.save_question(person_id=ctx.person.id, record=record)
+        ctx.reload()
+
+    def _store(self, ctx: _Context, question: Question, reading: Understood) -> None:
+        value = AttributeValue(
+            attribute=question.id,
+            value=reading.value,
+            provenance=Provenance.STATED,
+            confidence=1.0,
+            channel=ctx.incoming.identity.channel,
+            message_ref=ctx.incoming.message_ref,
+            created_at=ctx.at,
+        )
+        ctx.uow.profiles.add_value(person_id=ctx.person.id, value=value)
+        self._mark(ctx, question, QuestionStatus.ANSWERED)
+
+    # -- opt-out -------------------------------------------------------------------
+
+    def _opt_out(self, ctx: _Context, state: SessionState) -> SessionState:
+        current = ctx.person.consent(PROFILING)
+        if current is not None and current.status is ConsentStatus.WITHDRAWN:
+            ctx.say(self._msg("opt_out_already"))
+        else:
+            self._record_consent(ctx, ConsentStatus.WITHDRAWN)
+            ctx.say(self._msg("opt_out_confirm"))
+        return dataclasses.replace(state, pending=None, clarify=None)

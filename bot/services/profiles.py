@@ -1,0 +1,108 @@
+"""Read side of the profile store: export every person, show one person."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterator, Optional
+
+from bot.domain.errors import InvalidReference, PersonNotFound
+from bot.domain.model import AttributeValue, ConsentRecord, Identity, Person
+from bot.store.ports import UnitOfWorkFactory
+
+EXPORT_SCHEMA_VERSION = 1
+
+
+def _time(value: Optional[datetime]) -> Optional[str]:
+    return value.isoformat() if value else None
+
+
+def _value_doc(value: AttributeValue) -> dict[str, Any]:
+    return {
+        "value": value.value,
+        "provenance": value.provenance.value,
+        "confidence": value.confidence,
+        "channel": value.channel,
+        "message_ref": value.message_ref,
+        "recorded_at": _time(value.created_at),
+        "superseded_at": _time(value.superseded_at),
+    }
+
+
+def _consent_doc(record: ConsentRecord) -> dict[str, Any]:
+    return {
+        "purpose": record.purpose,
+        "status": record.status.value,
+        "policy_version": record.policy_version,
+        "channel": record.channel,
+        "message_ref": record.message_ref,
+        "recorded_at": _time(record.created_at),
+    }
+
+
+def person_document(person: Person) -> dict[str, Any]:
+    """One person as the export's JSON object (docs/profile.schema.json)."""
+    current = person.current_values()
+    purposes = sorted({c.purpose for c in person.consents})
+    return {
+        "schema_version": EXPORT_SCHEMA_VERSION,
+        "person_id": person.id,
+        "created_at": _time(person.created_at),
+        "identities": [
+            {"channel": i.channel, "external_id": i.external_id} for i in person.identities
+        ],
+        "attributes": {name: _value_doc(v) for name, v in sorted(current.items())},
+        "history": {
+            name: [_value_doc(v) for v in person.history(name)]
+            for name in sorted({v.attribute for v in person.values})
+        },
+        "consents": {
+            "current": {p: _consent_doc(c) for p in purposes if (c := person.consent(p))},
+            "ledger": [_consent_doc(c) for c in person.consents],
+        },
+        "questions": {
+            q.question_id: {
+                "status": q.status.value,
+                "asked_at": _time(q.asked_at),
+                "updated_at": _time(q.updated_at),
+                "why_asked": q.why_asked,
+            }
+            for q in sorted(person.questions.values(), key=lambda q: q.question_id)
+        },
+    }
+
+
+def export_people(uow_factory: UnitOfWorkFactory) -> Iterator[dict[str, Any]]:
+    """Every person as an export document, oldest first."""
+    with uow_factory() as uow:
+        ids = uow.profiles.list_ids()
+    for person_id in ids:
+        with uow_factory() as uow:
+            person = uow.profiles.get(person_id=person_id)
+        if person is not None:
+            yield person_document(person)
+
+
+def parse_reference(reference: str) -> tuple[Optional[str], Optional[Identity]]:
+    """`<person id>` or `<channel>:<external id>` -> (person id, identity)."""
+    reference = reference.strip()
+    if not reference:
+        raise InvalidReference("empty person reference")
+    if ":" in reference:
+        channel, external_id = reference.split(":", 1)
+        if not channel or not external_id:
+            raise InvalidReference(f"not a channel:external_id reference: {reference!r}")
+        return None, Identity(channel, external_id)
+    return reference, None
+
+
+def show_person(uow_factory: UnitOfWorkFactory, reference: str) -> dict[str, Any]:
+    """The export document of the person named by `reference`."""
+    person_id, identity = parse_reference(reference)
+    with uow_factory() as uow:
+        if identity is not None:
+            person = uow.profiles.find(identity=identity)
+        else:
+            person = uow.profiles.get(person_id=str(person_id))
+    if person is None:
+        raise PersonNotFound(reference)
+    return person_document(person)

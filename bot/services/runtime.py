@@ -1,0 +1,51 @@
+"""Builds the services from settings, once per process and only when first needed."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Optional
+
+from bot.config import Settings, load_settings
+from bot.domain.model import utcnow
+from bot.domain.questions import QuestionBank, Vocabulary
+from bot.services.content import load_content
+from bot.services.conversation import ConversationService, ProfilingPolicy
+from bot.store.sql import SqlUnitOfWorkFactory, make_engine
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything an entry point (action server, web app, CLI) needs."""
+
+    settings: Settings
+    uow_factory: SqlUnitOfWorkFactory
+    bank: QuestionBank
+    vocabulary: Vocabulary
+    conversation: ConversationService
+
+
+def build_services(settings: Settings) -> Services:
+    """Wire the store, the shop content and the use cases for `settings`."""
+    bank, vocabulary = load_content(settings.content_dir)
+    uow_factory = SqlUnitOfWorkFactory(make_engine(settings.resolved_database_url))
+    policy = ProfilingPolicy(
+        questions_per_session=settings.questions_per_session,
+        consent_retry_days=settings.consent_retry_days,
+        shop_name=settings.shop_name,
+    )
+    conversation = ConversationService(uow_factory, bank, vocabulary, policy, clock=utcnow)
+    return Services(settings, uow_factory, bank, vocabulary, conversation)
+
+
+_lock = threading.Lock()
+_services: Optional[Services] = None
+
+
+def get_services() -> Services:
+    """The process-wide services, built from the environment on first use."""
+    global _services
+    with _lock:
+        if _services is None:
+            _services = build_services(load_settings())
+        return _services

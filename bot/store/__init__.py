@@ -1,0 +1,1 @@
+"""Profile store: ports (Protocols) and adapters (SQLAlchemy, in-memory). Only this layer imports sqlalchemy."""

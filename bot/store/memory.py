@@ -1,0 +1,121 @@
+"""In-memory profile store: the fake used by unit tests (it passes the store contract suite)."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import threading
+import uuid
+from datetime import datetime
+from types import TracebackType
+from typing import Iterator, Optional
+
+from bot.domain.model import AttributeValue, ConsentRecord, Identity, Person, QuestionRecord
+
+
+class _Data:
+    def __init__(self) -> None:
+        self.people: dict[str, Person] = {}
+        self.owners: dict[Identity, str] = {}
+        self.next_id = 1
+
+
+class MemoryProfileRepository:
+    """ProfileRepository over a private copy of the data (committed by the unit of work)."""
+
+    def __init__(self, data: _Data) -> None:
+        self._data = data
+
+    def get(self, *, person_id: str) -> Optional[Person]:
+        person = self._data.people.get(person_id)
+        return copy.deepcopy(person) if person else None
+
+    def find(self, *, identity: Identity) -> Optional[Person]:
+        person_id = self._data.owners.get(identity)
+        return self.get(person_id=person_id) if person_id else None
+
+    def get_or_create(self, *, identity: Identity, at: datetime) -> Person:
+        existing = self.find(identity=identity)
+        if existing:
+            return existing
+        person = Person(id=uuid.uuid4().hex, created_at=at, identities=[identity])
+        self._data.people[person.id] = person
+        self._data.owners[identity] = person.id
+        return copy.deepcopy(person)
+
+    def _person(self, person_id: str) -> Person:
+        return self._data.people[person_id]
+
+    def _next_id(self) -> int:
+        self._data.next_id += 1
+        return self._data.next_id
+
+    def add_value(self, *, person_id: str, value: AttributeValue) -> None:
+        person = self._person(person_id)
+        person.values = [
+            dataclasses.replace(v, superseded_at=value.created_at)
+            if v.attribute == value.attribute and v.is_current
+            else v
+            for v in person.values
+        ]
+        person.values.append(dataclasses.replace(value, id=self._next_id()))
+
+    def add_consent(self, *, person_id: str, record: ConsentRecord) -> None:
+        self._person(person_id).consents.append(dataclasses.replace(record, id=self._next_id()))
+
+    def save_question(self, *, person_id: str, record: QuestionRecord) -> None:
+        self._person(person_id).questions[record.question_id] = record
+
+    def list_ids(self) -> list[str]:
+        ordered = sorted(self._data.people.values(), key=lambda p: (p.created_at, p.id))
+        return [p.id for p in ordered]
+
+    def iter_people(self) -> Iterator[Person]:
+        for person_id in self.list_ids():
+            found = self.get(person_id=person_id)
+            if found:
+                yield found
+
+
+class MemoryUnitOfWork:
+    """Works on a copy of the shared data; commit swaps it in (serialised by a lock)."""
+
+    profiles: MemoryProfileRepository
+
+    def __init__(self, store: "MemoryStore") -> None:
+        self._store = store
+        self._working: Optional[_Data] = None
+
+    def __enter__(self) -> "MemoryUnitOfWork":
+        self._store.lock.acquire()
+        self._working = copy.deepcopy(self._store.data)
+        self.profiles = MemoryProfileRepository(self._working)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self._working = None
+        self._store.lock.release()
+
+    def commit(self) -> None:
+        assert self._working is not None
+        self._store.data = copy.deepcopy(self._working)
+
+    def rollback(self) -> None:
+        self._working = copy.deepcopy(self._store.data)
+        self.profiles = MemoryProfileRepository(self._working)
+
+
+class MemoryStore:
+    """A unit-of-work factory holding its data in memory."""
+
+    def __init__(self) -> None:
+        self.data = _Data()
+        self.lock = threading.RLock()
+
+    def __call__(self) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self)

@@ -1,0 +1,279 @@
+"""SQLAlchemy adapters: engine factory, profile repository and unit of work."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Iterator, Optional
+
+from sqlalchemy import create_engine, event, insert, select, update
+from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.exc import IntegrityError
+
+from bot.domain.model import (
+    AttributeValue,
+    ConsentRecord,
+    ConsentStatus,
+    Identity,
+    Person,
+    Provenance,
+    QuestionRecord,
+    QuestionStatus,
+)
+from bot.store.tables import attribute_values, consents, identities, people, question_states
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets foreign keys, WAL and a busy timeout."""
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url, future=True, connect_args={"check_same_thread": False, "timeout": 15}
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            # Let SQLAlchemy, not pysqlite, issue BEGIN: savepoints then work.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(connection: Connection) -> None:
+            # IMMEDIATE takes the write lock up front, so concurrent writers wait
+            # (busy timeout) instead of failing on a read-to-write upgrade.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, future=True, pool_pre_ping=True)
+
+
+def _to_value(row: Row) -> AttributeValue:
+    return AttributeValue(
+        id=row.id,
+        attribute=row.attribute,
+        value=json.loads(row.value_json),
+        provenance=Provenance(row.provenance),
+        confidence=row.confidence,
+        channel=row.channel,
+        message_ref=row.message_ref,
+        created_at=row.created_at,
+        superseded_at=row.superseded_at,
+    )
+
+
+def _to_consent(row: Row) -> ConsentRecord:
+    return ConsentRecord(
+        id=row.id,
+        purpose=row.purpose,
+        status=ConsentStatus(row.status),
+        policy_version=row.policy_version,
+        channel=row.channel,
+        message_ref=row.message_ref,
+        created_at=row.created_at,
+    )
+
+
+def _to_question(row: Row) -> QuestionRecord:
+    return QuestionRecord(
+        question_id=row.question_id,
+        status=QuestionStatus(row.status),
+        asked_at=row.asked_at,
+        updated_at=row.updated_at,
+        why_asked=row.why_asked,
+    )
+
+
+class SqlProfileRepository:
+    """ProfileRepository on one SQLAlchemy connection (inside a unit of work)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._conn = connection
+
+    def get(self, *, person_id: str) -> Optional[Person]:
+        row = self._conn.execute(select(people).where(people.c.id == person_id)).first()
+        if row is None:
+            return None
+        return self._load(row.id, row.created_at)
+
+    def find(self, *, identity: Identity) -> Optional[Person]:
+        person_id = self._conn.execute(
+            select(identities.c.person_id).where(
+                identities.c.channel == identity.channel,
+                identities.c.external_id == identity.external_id,
+            )
+        ).scalar()
+        return self.get(person_id=person_id) if person_id else None
+
+    def get_or_create(self, *, identity: Identity, at: datetime) -> Person:
+        existing = self.find(identity=identity)
+        if existing is not None:
+            return existing
+        person_id = uuid.uuid4().hex
+        nested = self._conn.begin_nested()
+        try:
+            self._conn.execute(insert(people).values(id=person_id, created_at=at))
+            self._conn.execute(
+                insert(identities).values(
+                    person_id=person_id,
+                    channel=identity.channel,
+                    external_id=identity.external_id,
+                    created_at=at,
+                )
+            )
+            nested.commit()
+        except IntegrityError:
+            nested.rollback()
+            raced = self.find(identity=identity)
+            if raced is None:
+                raise
+            return raced
+        return Person(id=person_id, created_at=at, identities=[identity])
+
+    def add_value(self, *, person_id: str, value: AttributeValue) -> None:
+        self._conn.execute(
+            update(attribute_values)
+            .where(
+                attribute_values.c.person_id == person_id,
+                attribute_values.c.attribute == value.attribute,
+                attribute_values.c.superseded_at.is_(None),
+            )
+            .values(superseded_at=value.created_at)
+        )
+        self._conn.execute(
+            insert(attribute_values).values(
+                person_id=person_id,
+                attribute=value.attribute,
+                value_json=json.dumps(value.value, ensure_ascii=False, sort_keys=True),
+                provenance=value.provenance.value,
+                confidence=value.confidence,
+                channel=value.channel,
+                message_ref=value.message_ref,
+                created_at=value.created_at,
+                superseded_at=value.superseded_at,
+            )
+        )
+
+    def add_consent(self, *, person_id: str, record: ConsentRecord) -> None:
+        self._conn.execute(
+            insert(consents).values(
+                person_id=person_id,
+                purpose=record.purpose,
+                status=record.status.value,
+                policy_version=record.policy_version,
+                channel=record.channel,
+                message_ref=record.message_ref,
+                created_at=record.created_at,
+            )
+        )
+
+    def save_question(self, *, person_id: str, record: QuestionRecord) -> None:
+        values = {
+            "status": record.status.value,
+            "asked_at": record.asked_at,
+            "updated_at": record.updated_at,
+            "why_asked": record.why_asked,
+        }
+        changed = self._conn.execute(
+            update(question_states)
+            .where(
+                question_states.c.person_id == person_id,
+                question_states.c.question_id == record.question_id,
+            )
+            .values(**values)
+        ).rowcount
+        if not changed:
+            self._conn.execute(
+                insert(question_states).values(
+                    person_id=person_id, question_id=record.question_id, **values
+                )
+            )
+
+    def list_ids(self) -> list[str]:
+        rows = self._conn.execute(select(people.c.id).order_by(people.c.created_at, people.c.id))
+        return [row.id for row in rows]
+
+    def iter_people(self) -> Iterator[Person]:
+        for person_id in self.list_ids():
+            person = self.get(person_id=person_id)
+            if person is not None:
+                yield person
+
+    def _load(self, person_id: str, created_at: datetime) -> Person:
+        conn = self._conn
+        idents = conn.execute(
+            select(identities)
+            .where(identities.c.person_id == person_id)
+            .order_by(identities.c.created_at, identities.c.id)
+        )
+        values = conn.execute(
+            select(attribute_values)
+            .where(attribute_values.c.person_id == person_id)
+            .order_by(attribute_values.c.created_at, attribute_values.c.id)
+        )
+        ledger = conn.execute(
+            select(consents)
+            .where(consents.c.person_id == person_id)
+            .order_by(consents.c.created_at, consents.c.id)
+        )
+        questions = conn.execute(
+            select(question_states).where(question_states.c.person_id == person_id)
+        )
+        return Person(
+            id=person_id,
+            created_at=created_at,
+            identities=[Identity(row.channel, row.external_id) for row in idents],
+            values=[_to_value(row) for row in values],
+            consents=[_to_consent(row) for row in ledger],
+            questions={row.question_id: _to_question(row) for row in questions},
+        )
+
+
+class SqlUnitOfWork:
+    """A transaction on the profile store; rolls back unless committed."""
+
+    profiles: SqlProfileRepository
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._conn: Optional[Connection] = None
+
+    def __enter__(self) -> "SqlUnitOfWork":
+        self._conn = self._engine.connect()
+        self._conn.begin()
+        self.profiles = SqlProfileRepository(self._conn)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        assert self._conn is not None
+        try:
+            self.rollback()
+        finally:
+            self._conn.close()
+            self._conn = None
+
+    def commit(self) -> None:
+        assert self._conn is not None
+        self._conn.commit()
+
+    def rollback(self) -> None:
+        assert self._conn is not None
+        self._conn.rollback()
+
+
+class SqlUnitOfWorkFactory:
+    """Creates units of work on one engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __call__(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine)

@@ -1,0 +1,113 @@
+"""SQLAlchemy Core tables of the profile store (the Alembic migrations must match them)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UtcDateTime(TypeDecorator):  # type: ignore[type-arg]
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Optional[datetime], dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the profile store")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Optional[datetime]:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+people = Table(
+    "people",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+identities = Table(
+    "identities",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("person_id", String(32), ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("external_id", String(255), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("channel", "external_id", name="uq_identities_channel_external_id"),
+    Index("ix_identities_person_id", "person_id"),
+)
+
+attribute_values = Table(
+    "attribute_values",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("person_id", String(32), ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    Column("attribute", String(64), nullable=False),
+    Column("value_json", Text, nullable=False),
+    Column("provenance", String(16), nullable=False),
+    Column("confidence", Float, nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("message_ref", String(128), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("superseded_at", UtcDateTime(), nullable=True),
+    Index("ix_attribute_values_person_attribute", "person_id", "attribute"),
+)
+
+consents = Table(
+    "consents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("person_id", String(32), ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("policy_version", String(32), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("message_ref", String(128), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Index("ix_consents_person_purpose", "person_id", "purpose"),
+)
+
+question_states = Table(
+    "question_states",
+    metadata,
+    Column("person_id", String(32), ForeignKey("people.id", ondelete="CASCADE"), primary_key=True),
+    Column("question_id", String(64), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("asked_at", UtcDateTime(), nullable=True),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("why_asked", Integer, nullable=False, default=0),
+)

@@ -1,0 +1,71 @@
+"""Shared fixtures: project paths, shop content, an NLU stand-in built from the real spaCy pipeline."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Callable
+
+import pytest
+import yaml
+
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from bot.domain.questions import QuestionBank, Vocabulary  # noqa: E402
+from bot.services.content import load_content  # noqa: E402
+from bot.services.interpret import Mention  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def content() -> tuple[QuestionBank, Vocabulary]:
+    return load_content(ROOT / "shop")
+
+
+@pytest.fixture(scope="session")
+def bank(content: tuple[QuestionBank, Vocabulary]) -> QuestionBank:
+    return content[0]
+
+
+@pytest.fixture(scope="session")
+def vocabulary(content: tuple[QuestionBank, Vocabulary]) -> Vocabulary:
+    return content[1]
+
+
+@pytest.fixture(scope="session")
+def find_mentions() -> Callable[[str], list[Mention]]:
+    """The entity part of NLU, exactly as Rasa runs it: the project's spaCy entity ruler."""
+    from bot.nlu.pipeline import build_nlp
+
+    nlp = build_nlp(yaml.safe_load((ROOT / "shop" / "vocabulary.yml").read_text()))
+
+    def find(text: str) -> list[Mention]:
+        return [Mention(e.label_, e.text, e.start_char, e.end_char) for e in nlp(text).ents]
+
+    return find
+
+
+class Clock:
+    """A settable clock for services that take one."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
