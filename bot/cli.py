@@ -62,7 +62,10 @@ def _web(args: argparse.Namespace) -> int:
     from bot.web.app import create_app
 
     settings = load_settings()
-    uvicorn.run(create_app(settings), host=settings.web_host, port=settings.web_port)
+    # Sanic pins an old `websockets`; the web app needs no websockets of its own.
+    uvicorn.run(
+        create_app(settings), host=settings.web_host, port=settings.web_port, ws="none"
+    )
     return 0
 
 

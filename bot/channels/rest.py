@@ -7,7 +7,7 @@ from typing import Any, Awaitable, Callable, Optional
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
 from sanic import Blueprint
-from sanic.exceptions import BadRequest
+from sanic.exceptions import InvalidUsage as BadRequest
 from sanic.request import Request
 
 from bot.channels.guard import guarded

@@ -1,0 +1,198 @@
+"""Starts the real Rapport stack (action server, Rasa server, web app) on free local ports for tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+MODEL = Path(os.environ.get("RAPPORT_MODEL", ROOT / "models" / "rapport.tar.gz"))
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def http_json(
+    method: str,
+    url: str,
+    body: Any = None,
+    *,
+    headers: Optional[dict[str, str]] = None,
+    raw: Optional[bytes] = None,
+    timeout: float = 60,
+) -> tuple[int, Any]:
+    """One HTTP request with urllib; returns (status, parsed JSON or text)."""
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    request = urllib.request.Request(url, data=data, method=method)
+    request.add_header("Content-Type", "application/json")
+    for key, value in (headers or {}).items():
+        request.add_header(key, value)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as reply:
+            status, payload = reply.status, reply.read()
+    except urllib.error.HTTPError as error:
+        status, payload = error.code, error.read()
+    text = payload.decode("utf-8", "replace")
+    try:
+        return status, json.loads(text)
+    except ValueError:
+        return status, text
+
+
+@dataclass
+class Stack:
+    """A running Rapport: where to reach it and how to inspect it."""
+
+    workdir: Path
+    env: dict[str, str]
+    rasa_url: str
+    actions_url: str
+    web_url: str
+    api_token: str
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def say(self, sender: str, text: str) -> list[dict[str, Any]]:
+        """Send a shopper message over the REST webhook; the bot's replies."""
+        status, replies = http_json(
+            "POST", f"{self.rasa_url}/webhooks/rest/webhook", {"sender": sender, "message": text}
+        )
+        assert status == 200, (status, replies)
+        assert isinstance(replies, list)
+        return replies
+
+    def texts(self, sender: str, text: str) -> list[str]:
+        return [r.get("text", "") for r in self.say(sender, text)]
+
+    def new_session(self, sender: str) -> None:
+        """Start a new conversation session for `sender`, as after a long pause."""
+        status, _ = http_json(
+            "POST",
+            f"{self.rasa_url}/conversations/{sender}/tracker/events?token={self.api_token}",
+            {"event": "session_started"},
+        )
+        assert status == 200
+
+    def rapport(self, *args: str) -> str:
+        """Run the `rapport` CLI against this stack's database."""
+        done = subprocess.run(
+            [str(BIN / "rapport"), *args],
+            env=self.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def export(self) -> list[dict[str, Any]]:
+        output = self.rapport("profiles", "export", "--format", "jsonl")
+        return [json.loads(line) for line in output.splitlines() if line.strip()]
+
+    def logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace") for p in self.workdir.glob("*.log"))
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+def _wait(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url} exited early:\n{log.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.5)
+    raise RuntimeError(f"{url} did not come up in {timeout}s:\n{log.read_text()[-4000:]}")
+
+
+def _spawn(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    handle = log.open("wb")
+    return subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+def start_stack(workdir: Path, extra_env: Optional[dict[str, str]] = None) -> Stack:
+    """Migrate a fresh SQLite store in `workdir`, then start actions, Rasa and the web app."""
+    if not MODEL.exists():
+        raise RuntimeError(f"no trained model at {MODEL}: run `make train`")
+    workdir.mkdir(parents=True, exist_ok=True)
+    rasa_port, actions_port, web_port = free_port(), free_port(), free_port()
+    token = secrets.token_hex(16)
+    env = {
+        **os.environ,
+        "RASA_TELEMETRY_ENABLED": "false",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "SANIC_HOST": "127.0.0.1",
+        "RAPPORT_DATABASE_URL": f"sqlite:///{workdir / 'rapport.db'}",
+        "RAPPORT_WEB_PORT": str(web_port),
+        "RAPPORT_RASA_URL": f"http://127.0.0.1:{rasa_port}",
+        "RAPPORT_SHOP_NAME": "Calmly",
+        **(extra_env or {}),
+    }
+    endpoints = workdir / "endpoints.yml"
+    endpoints.write_text(
+        f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
+        f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{workdir / "trackers.db"}"\n'
+    )
+    stack = Stack(
+        workdir=workdir,
+        env=env,
+        rasa_url=f"http://127.0.0.1:{rasa_port}",
+        actions_url=f"http://127.0.0.1:{actions_port}",
+        web_url=f"http://127.0.0.1:{web_port}",
+        api_token=token,
+    )
+    stack.rapport("db", "upgrade")
+    rasa = str(BIN / "rasa")
+    try:
+        actions = _spawn(
+            [rasa, "run", "actions", "--actions", "actions", "--port", str(actions_port)],
+            env,
+            workdir / "actions.log",
+        )
+        stack.processes.append(actions)
+        server = _spawn(
+            [rasa, "run", "--model", str(MODEL), "--interface", "127.0.0.1",
+             "--port", str(rasa_port), "--enable-api", "--auth-token", token, "--cors", "*",
+             "--credentials", str(ROOT / "credentials.yml"), "--endpoints", str(endpoints)],
+            env,
+            workdir / "rasa.log",
+        )
+        stack.processes.append(server)
+        web = _spawn([str(BIN / "rapport"), "web"], env, workdir / "web.log")
+        stack.processes.append(web)
+        _wait(f"{stack.actions_url}/health", actions, workdir / "actions.log", 120)
+        _wait(f"{stack.rasa_url}/version", server, workdir / "rasa.log", 240)
+        _wait(f"{stack.web_url}/healthz", web, workdir / "web.log", 60)
+    except BaseException:
+        stack.stop()
+        raise
+    return stack
