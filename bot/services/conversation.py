@@ -42,6 +42,11 @@ CONSENT = "__consent__"
 DECLINE_INTENTS = ("skip", "deny")
 
 
+def _has_words(text: str) -> bool:
+    """Whether the message has any letter or digit (an emoji alone has none)."""
+    return any(char.isalnum() for char in text)
+
+
 @dataclass
 class SessionState:
     """What the bot remembers within one conversation session (Rasa slots)."""
@@ -212,6 +217,9 @@ class ConversationService:
     # -- replies -------------------------------------------------------------------
 
     def _reply(self, ctx: _Context, state: SessionState) -> SessionState:
+        if not _has_words(ctx.incoming.text):
+            # "👍" or "🤷" decides nothing (consent least of all): it is asked about.
+            ctx.incoming = dataclasses.replace(ctx.incoming, intent="nlu_fallback", mentions=[])
         intent = ctx.incoming.intent
         if intent == "goodbye":
             ctx.say(self._msg("goodbye"))

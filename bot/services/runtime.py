@@ -49,3 +49,12 @@ def get_services() -> Services:
         if _services is None:
             _services = build_services(load_settings())
         return _services
+
+
+def reset_services() -> None:
+    """Forget the process-wide services (tests, or after the environment changed)."""
+    global _services
+    with _lock:
+        if _services is not None:
+            _services.uow_factory.engine.dispose()
+        _services = None

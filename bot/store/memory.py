@@ -35,6 +35,8 @@ class MemoryProfileRepository:
         return self.get(person_id=person_id) if person_id else None
 
     def get_or_create(self, *, identity: Identity, at: datetime) -> Person:
+        if at.tzinfo is None:
+            raise ValueError("naive datetime given to the profile store")
         existing = self.find(identity=identity)
         if existing:
             return existing

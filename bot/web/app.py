@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -16,16 +17,49 @@ from bot.config import Settings
 HERE = Path(__file__).resolve().parent
 
 
+def rasa_origins(rasa_url: str) -> str:
+    """The HTTP and WebSocket origins of `rasa_url`, space-separated, for `connect-src`."""
+    parts = urlsplit(rasa_url)
+    secure = parts.scheme == "https"
+    http, ws = ("https", "wss") if secure else ("http", "ws")
+    return f"{http}://{parts.netloc} {ws}://{parts.netloc}"
+
+
+def content_security_policy(rasa_url: str) -> str:
+    """Only our own scripts and styles; network traffic only to Rasa."""
+    return "; ".join(
+        [
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            f"connect-src {rasa_origins(rasa_url)}",
+            "base-uri 'none'",
+            "form-action 'none'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
 def create_app(settings: Settings) -> Starlette:
     """The web app for `settings` (nothing is opened until a request arrives)."""
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     vendor_dir = settings.var_dir / "vendor"
     vendor_dir.mkdir(parents=True, exist_ok=True)
+    csp = content_security_policy(settings.rasa_url)
 
     async def chat_page(request: Request) -> Response:
-        return templates.TemplateResponse(
-            request, "chat.html", {"rasa_url": settings.rasa_url, "shop_name": settings.shop_name}
+        page: HTMLResponse = templates.TemplateResponse(
+            request,
+            "chat.html",
+            {
+                "rasa_url": settings.rasa_url,
+                "shop_name": settings.shop_name,
+                "max_chars": settings.max_message_chars,
+            },
         )
+        page.headers["Content-Security-Policy"] = csp
+        return page
 
     async def health(_: Request) -> Response:
         return JSONResponse({"status": "ok"})

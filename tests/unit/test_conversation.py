@@ -287,3 +287,13 @@ def test_nothing_is_asked_once_everything_is_settled(make_chat: Callable[..., Ch
     chat.new_session()
     said = chat.welcome()
     assert chat.state.pending is None and said[-1].startswith("I'm here if you need anything")
+
+
+@pytest.mark.parametrize("intent", ["affirm", "deny", "skip"])
+def test_an_emoji_alone_decides_nothing(chat: Chat, intent: str) -> None:
+    chat.welcome()
+    said = chat.say(intent, "👍")
+    assert said[0].startswith("Sorry, I didn't catch that.")
+    assert chat.person().consent(PROFILING) is None
+    chat.say("affirm", "yes 👍")
+    assert chat.person().consent(PROFILING).status is ConsentStatus.GRANTED  # type: ignore[union-attr]

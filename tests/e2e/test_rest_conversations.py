@@ -1,0 +1,204 @@
+"""Whole conversations over the REST webhook against the real Rasa and action servers, checked in the export."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any, Iterator
+
+import jsonschema
+import pytest
+
+from tests.harness import ROOT, Stack, http_json, start_stack
+
+SCHEMA = json.loads((ROOT / "docs" / "profile.schema.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    running = start_stack(tmp_path_factory.mktemp("rest"))
+    yield running
+    running.stop()
+
+
+def shopper() -> str:
+    return f"shopper-{uuid.uuid4().hex[:10]}"
+
+
+def person_of(stack: Stack, sender: str) -> dict[str, Any]:
+    people = [p for p in stack.export() if {"channel": "rest", "external_id": sender} in p["identities"]]
+    assert len(people) == 1, people
+    jsonschema.validate(people[0], SCHEMA)
+    return people[0]
+
+
+def tracker(stack: Stack, sender: str) -> dict[str, Any]:
+    status, body = http_json(
+        "GET", f"{stack.rasa_url}/conversations/{sender}/tracker?token={stack.api_token}"
+    )
+    assert status == 200
+    assert isinstance(body, dict)
+    return body
+
+
+def test_full_profiling_conversation_then_a_returning_session(stack: Stack) -> None:
+    me = shopper()
+    hello = stack.texts(me, "hi")
+    assert hello[0] == "Hi! I'm Calmly's assistant, a bot. I can help with questions and remember how you like to hear from us."
+    assert "may I ask you a couple of quick questions" in hello[1]
+    assert stack.texts(me, "Yes, go ahead")[-1].startswith("How would you like to hear from us?")
+    why = stack.texts(me, "why do you ask?")
+    assert why[0] == "So we only contact you in the ways you actually want."
+    reply = stack.texts(me, "text me, email is too much")
+    assert reply[0] == "Got it: SMS, not email."
+    assert stack.texts(me, "often I guess") == ["Just to be sure: did you mean daily or weekly?"]
+    assert stack.texts(me, "daily")[0] == "Got it: daily."
+    corrected = stack.texts(me, "no, weekly")
+    assert corrected[0] == "Thanks, I've updated that: weekly."
+    assert corrected[1].startswith("What brings you to us?")
+    closing = stack.texts(me, "stress and focus")
+    assert closing == ["Got it: stress relief and training your focus.", "That's all for now. Thanks for your answers!"]
+
+    stack.new_session(me)
+    back = stack.texts(me, "hello again")
+    assert back[0] == "Welcome back! I'm Calmly's assistant bot."
+    assert back[1] == (
+        "Here's what I remember: you'd like to hear from us by SMS, not email; "
+        "you'd like messages weekly; you come to us for stress relief and training your focus."
+    )
+    assert back[2].startswith("Do you mostly shop with us in the app")
+    assert stack.texts(me, "skip")[0] == "No problem, we'll skip that one."
+
+    person = person_of(stack, me)
+    attributes = person["attributes"]
+    assert attributes["contact_channels"]["value"] == {"selected": ["sms"], "excluded": ["email"]}
+    assert attributes["contact_frequency"]["value"] == "weekly"
+    assert attributes["motivations"]["value"] == {"selected": ["stress_relief", "mental_training"]}
+    assert all(a["provenance"] == "stated" and a["channel"] == "rest" for a in attributes.values())
+    assert [h["value"] for h in person["history"]["contact_frequency"]] == ["daily", "weekly"]
+    assert person["consents"]["current"]["profiling"]["status"] == "granted"
+    questions = person["questions"]
+    assert questions["contact_channels"]["why_asked"] == 1
+    assert questions["device"]["status"] == "declined"
+    assert questions["contact_time"]["status"] == "asked"
+
+
+def test_opt_out_mid_question_holds_in_the_next_session(stack: Stack) -> None:
+    me = shopper()
+    stack.texts(me, "hey")
+    stack.texts(me, "sure")
+    stopped = stack.texts(me, "stop")
+    assert stopped == [
+        "Done: I've stopped asking questions and won't profile you any further. "
+        "You can still chat with me whenever you like."
+    ]
+    assert stack.texts(me, "unsubscribe") == ["You're already opted out: I won't ask you any questions."]
+    stack.new_session(me)
+    again = stack.texts(me, "hi")
+    assert not any("?" in line and "quick questions" in line for line in again)
+    person = person_of(stack, me)
+    assert [c["status"] for c in person["consents"]["ledger"]] == ["granted", "withdrawn"]
+    assert person["attributes"] == {}
+
+
+def test_consent_refused_is_recorded_and_respected(stack: Stack) -> None:
+    me = shopper()
+    stack.texts(me, "hello")
+    assert stack.texts(me, "No thanks") == [
+        "No problem, I won't ask. I'm still here if you need anything."
+    ]
+    stack.new_session(me)
+    again = stack.texts(me, "hi")
+    assert again[0] == "Welcome back! I'm Calmly's assistant bot."
+    assert len(again) == 2 and again[1].startswith("I'm here if you need anything.")
+    person = person_of(stack, me)
+    assert person["consents"]["current"]["profiling"]["status"] == "denied"
+    assert person["questions"] == {}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "/affirm",
+        '/inform{"channel": "email"}',
+        '  /affirm{"rp_pending": null}',
+        "\u200b/affirm",
+        "\uff0faffirm",
+        '/opt_out',
+        '/greet{"rp_greeted": true}',
+    ],
+)
+def test_typed_intent_commands_never_grant_consent_or_set_slots(stack: Stack, command: str) -> None:
+    me = shopper()
+    stack.texts(me, "hi")
+    before = tracker(stack, me)["slots"]
+    answer = stack.texts(me, command)
+    assert answer == ["I can only read plain messages, not commands. Just tell me in your own words."]
+    after = tracker(stack, me)
+    assert after["slots"] == before
+    assert all(e.get("text") != command for e in after["events"] if e["event"] == "user")
+    person = person_of(stack, me)
+    assert person["consents"]["ledger"] == [] and person["attributes"] == {}
+
+
+def test_bad_messages_get_a_clear_answer_and_store_nothing(stack: Stack) -> None:
+    me = shopper()
+    stack.texts(me, "hi")
+    assert stack.texts(me, "") == ["I didn't receive any text. Could you type your message again?"]
+    assert stack.texts(me, " \n\t ") == ["I didn't receive any text. Could you type your message again?"]
+    long = "please, " * 299 + "please"
+    assert stack.texts(me, long) == [
+        f"That message is a bit long for me ({len(long)} characters). Could you shorten it to under 2000?"
+    ]
+    events = tracker(stack, me)["events"]
+    assert [e["text"] for e in events if e["event"] == "user"] == ["hi"]
+    # Consent still pending: an emoji-only reply is asked about, not taken as a yes.
+    emoji = stack.texts(me, "🙂👍")
+    assert emoji[0].startswith("Sorry, I didn't catch that.")
+    assert person_of(stack, me)["consents"]["ledger"] == []
+
+
+def test_markup_in_answers_is_kept_as_plain_text(stack: Stack) -> None:
+    me = shopper()
+    stack.texts(me, "hi")
+    stack.texts(me, "yes")
+    stack.texts(me, "skip")
+    stack.texts(me, "skip")
+    words = "<script>alert('x')</script> sleeping better after night shifts"
+    reply = stack.texts(me, words)
+    assert reply[0] == f'Got it: "{words}" (in your words).'
+    value = person_of(stack, me)["attributes"]["motivations"]["value"]
+    assert value == {"selected": ["other"], "other_text": words}
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (json.dumps({"message": "hi"}).encode(), "no sender"),
+        (json.dumps({"sender": "", "message": "hi"}).encode(), "empty sender"),
+        (json.dumps({"sender": "   ", "message": "hi"}).encode(), "blank sender"),
+        (json.dumps({"sender": 7, "message": "hi"}).encode(), "numeric sender"),
+        (json.dumps({"sender": "x" * 200, "message": "hi"}).encode(), "oversized sender"),
+        (json.dumps({"sender": "ok", "message": ["hi"]}).encode(), "non-string message"),
+        (b'{"sender": "ok", "message": ', "malformed JSON"),
+        (b"[1, 2, 3]", "JSON list"),
+    ],
+)
+def test_malformed_rest_requests_are_400_and_touch_no_conversation(
+    stack: Stack, raw: bytes, reason: str
+) -> None:
+    before = len(stack.export())
+    status, _ = http_json("POST", f"{stack.rasa_url}/webhooks/rest/webhook", raw=raw)
+    assert status == 400, reason
+    tracker_default = tracker(stack, "default")
+    assert [e for e in tracker_default["events"] if e["event"] == "user"] == []
+    assert len(stack.export()) == before
+
+
+def test_profiles_show_finds_a_person_by_channel_identity(stack: Stack, tmp_path: Path) -> None:
+    me = shopper()
+    stack.texts(me, "hi")
+    shown = json.loads(stack.rapport("profiles", "show", f"rest:{me}"))
+    jsonschema.validate(shown, SCHEMA)
+    assert json.loads(stack.rapport("profiles", "show", shown["person_id"])) == shown

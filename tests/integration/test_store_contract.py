@@ -1,0 +1,155 @@
+"""One contract, every backend: what services may rely on from the profile store."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from bot.domain.model import (
+    AttributeValue,
+    ConsentRecord,
+    ConsentStatus,
+    Identity,
+    Provenance,
+    QuestionRecord,
+    QuestionStatus,
+)
+from bot.store.ports import UnitOfWorkFactory
+
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+WEB = Identity("socketio", "a" * 32)
+
+
+def _value(attribute: str, value: object, at: datetime) -> AttributeValue:
+    return AttributeValue(attribute, value, Provenance.STATED, 1.0, "socketio", "msg-1", at)
+
+
+def test_a_new_identity_creates_one_person_and_finds_it_again(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    with uow_factory() as uow:
+        created = uow.profiles.get_or_create(identity=WEB, at=T0)
+        uow.commit()
+    with uow_factory() as uow:
+        again = uow.profiles.get_or_create(identity=WEB, at=T0 + timedelta(hours=1))
+        found = uow.profiles.find(identity=WEB)
+        assert uow.profiles.list_ids() == [created.id]
+    assert again.id == created.id and found is not None and found.identities == [WEB]
+    assert found.created_at == T0 and found.created_at.tzinfo is not None
+
+
+def test_nothing_is_kept_without_commit(uow_factory: UnitOfWorkFactory) -> None:
+    with uow_factory() as uow:
+        uow.profiles.get_or_create(identity=WEB, at=T0)
+    with uow_factory() as uow:
+        assert uow.profiles.find(identity=WEB) is None
+        assert uow.profiles.list_ids() == []
+
+
+def test_values_are_append_only_and_the_newest_is_current(uow_factory: UnitOfWorkFactory) -> None:
+    with uow_factory() as uow:
+        person = uow.profiles.get_or_create(identity=WEB, at=T0)
+        uow.profiles.add_value(person_id=person.id, value=_value("contact_frequency", "daily", T0))
+        later = T0 + timedelta(minutes=1)
+        uow.profiles.add_value(
+            person_id=person.id, value=_value("contact_frequency", "weekly", later)
+        )
+        uow.profiles.add_value(
+            person_id=person.id,
+            value=_value("contact_channels", {"selected": ["sms"], "excluded": ["email"]}, later),
+        )
+        uow.commit()
+    with uow_factory() as uow:
+        loaded = uow.profiles.get(person_id=person.id)
+    assert loaded is not None
+    history = loaded.history("contact_frequency")
+    assert [v.value for v in history] == ["daily", "weekly"]
+    assert history[0].superseded_at == later and history[1].superseded_at is None
+    current = loaded.current_values()
+    assert current["contact_frequency"].value == "weekly"
+    assert current["contact_channels"].value == {"selected": ["sms"], "excluded": ["email"]}
+    assert current["contact_channels"].provenance is Provenance.STATED
+
+
+def test_unicode_and_markup_survive_unchanged(uow_factory: UnitOfWorkFactory) -> None:
+    words = "<script>alert(1)</script> 🧘‍♀️ Ünïcødé \u202eevil"
+    with uow_factory() as uow:
+        person = uow.profiles.get_or_create(identity=Identity("rest", "ünï 😀"), at=T0)
+        value = _value("motivations", {"selected": ["other"], "other_text": words}, T0)
+        uow.profiles.add_value(person_id=person.id, value=value)
+        uow.commit()
+    with uow_factory() as uow:
+        loaded = uow.profiles.find(identity=Identity("rest", "ünï 😀"))
+    assert loaded is not None
+    assert loaded.current_values()["motivations"].value["other_text"] == words
+
+
+def test_the_consent_ledger_is_never_rewritten(uow_factory: UnitOfWorkFactory) -> None:
+    with uow_factory() as uow:
+        person = uow.profiles.get_or_create(identity=WEB, at=T0)
+        for minutes, status in enumerate(
+            [ConsentStatus.GRANTED, ConsentStatus.WITHDRAWN, ConsentStatus.GRANTED]
+        ):
+            record = ConsentRecord(
+                "profiling", status, "v1", "socketio", f"m{minutes}", T0 + timedelta(minutes=minutes)
+            )
+            uow.profiles.add_consent(person_id=person.id, record=record)
+        uow.commit()
+    with uow_factory() as uow:
+        loaded = uow.profiles.get(person_id=person.id)
+    assert loaded is not None
+    assert [c.status for c in loaded.consents] == [
+        ConsentStatus.GRANTED,
+        ConsentStatus.WITHDRAWN,
+        ConsentStatus.GRANTED,
+    ]
+    current = loaded.consent("profiling")
+    assert current is not None and current.message_ref == "m2"
+    assert loaded.consent("email_marketing") is None
+
+
+def test_question_state_is_replaced_in_place(uow_factory: UnitOfWorkFactory) -> None:
+    with uow_factory() as uow:
+        person = uow.profiles.get_or_create(identity=WEB, at=T0)
+        asked = QuestionRecord("device", QuestionStatus.ASKED, T0, T0)
+        uow.profiles.save_question(person_id=person.id, record=asked)
+        declined = QuestionRecord(
+            "device", QuestionStatus.DECLINED, T0, T0 + timedelta(seconds=5), why_asked=1
+        )
+        uow.profiles.save_question(person_id=person.id, record=declined)
+        uow.commit()
+    with uow_factory() as uow:
+        loaded = uow.profiles.get(person_id=person.id)
+    assert loaded is not None
+    assert loaded.questions == {"device": declined}
+
+
+def test_concurrent_first_messages_make_one_person(uow_factory: UnitOfWorkFactory) -> None:
+    identity = Identity("rest", "racer")
+    ids: list[str] = []
+    errors: list[BaseException] = []
+
+    def first_message() -> None:
+        try:
+            with uow_factory() as uow:
+                ids.append(uow.profiles.get_or_create(identity=identity, at=T0).id)
+                uow.commit()
+        except BaseException as exc:  # collected and re-raised below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=first_message) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    assert len(set(ids)) == 1
+    with uow_factory() as uow:
+        assert len(uow.profiles.list_ids()) == 1
+
+
+def test_naive_datetimes_are_refused(uow_factory: UnitOfWorkFactory) -> None:
+    with uow_factory() as uow, pytest.raises(Exception, match="naive"):
+        uow.profiles.get_or_create(identity=WEB, at=datetime(2026, 1, 1))

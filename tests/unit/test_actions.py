@@ -1,0 +1,117 @@
+"""The custom actions with real rasa_sdk Trackers and CollectingDispatcher, on a real SQLite store."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.conversation import ActionHandleReply, ActionOptOut, ActionWelcome
+from actions.session import SLOT_ASKED, SLOT_CLARIFY, SLOT_GREETED, SLOT_LAST, SLOT_PENDING
+from bot.services.conversation import CONSENT
+from bot.services.runtime import reset_services
+from bot.store.migrate import upgrade
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    url = f"sqlite:///{tmp_path / 'actions.db'}"
+    upgrade(url)
+    monkeypatch.setenv("RAPPORT_DATABASE_URL", url)
+    monkeypatch.setenv("RAPPORT_SHOP_NAME", "Calmly")
+    reset_services()
+    yield url
+    reset_services()
+
+
+def tracker(
+    text: str,
+    intent: str,
+    slots: Optional[dict[str, Any]] = None,
+    entities: Optional[list[dict[str, Any]]] = None,
+    sender: str = "shopper-7",
+) -> Tracker:
+    message = {
+        "text": text,
+        "intent": {"name": intent, "confidence": 0.97},
+        "entities": entities or [],
+        "message_id": "msg-42",
+    }
+    events = [{"event": "user", "text": text, "parse_data": message, "input_channel": "rest"}]
+    return Tracker(sender, slots or {}, message, events, False, None, {}, "action_listen")
+
+
+def run(action: Any, track: Tracker) -> tuple[list[dict[str, Any]], list[Any]]:
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, track, {}))
+    return dispatcher.messages, events
+
+
+def export(url: str) -> list[dict[str, Any]]:
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "rapport"), "profiles", "export"],
+        env={"RAPPORT_DATABASE_URL": url, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def test_welcome_greets_and_asks_for_consent() -> None:
+    messages, events = run(ActionWelcome(), tracker("hi", "greet"))
+    assert messages[0]["text"].startswith("Hi! I'm Calmly's assistant, a bot.")
+    assert [b["title"] for b in messages[1]["buttons"]] == ["Yes, go ahead", "No thanks"]
+    assert events == [
+        SlotSet(SLOT_PENDING, CONSENT),
+        SlotSet(SLOT_CLARIFY, None),
+        SlotSet(SLOT_ASKED, []),
+        SlotSet(SLOT_LAST, None),
+        SlotSet(SLOT_GREETED, True),
+    ]
+
+
+def test_yes_then_an_answer_lands_in_the_store(store: str) -> None:
+    slots = {SLOT_PENDING: CONSENT, SLOT_GREETED: True}
+    messages, events = run(ActionHandleReply(), tracker("sure", "affirm", slots))
+    assert messages[-1]["text"].startswith("How would you like to hear from us?")
+    assert SlotSet(SLOT_PENDING, "contact_channels") in events
+    entities = [{"entity": "channel", "value": "WhatsApp", "start": 8, "end": 16}]
+    slots = {SLOT_PENDING: "contact_channels", SLOT_ASKED: ["contact_channels"]}
+    messages, events = run(ActionHandleReply(), tracker("mostly, WhatsApp", "inform", slots, entities))
+    assert messages[0]["text"] == "Got it: WhatsApp."
+    assert SlotSet(SLOT_LAST, "contact_channels") in events
+    [person] = export(store)
+    assert person["identities"] == [{"channel": "rest", "external_id": "shopper-7"}]
+    answer = person["attributes"]["contact_channels"]
+    assert answer["value"] == {"selected": ["whatsapp"], "excluded": []}
+    assert answer["message_ref"] == "msg-42" and answer["channel"] == "rest"
+
+
+def test_opt_out_clears_the_pending_question_and_confirms(store: str) -> None:
+    slots = {SLOT_PENDING: "contact_channels", SLOT_ASKED: ["contact_channels"]}
+    messages, events = run(ActionOptOut(), tracker("stop", "opt_out", slots))
+    assert messages[0]["text"].startswith("Done: I've stopped asking questions")
+    assert SlotSet(SLOT_PENDING, None) in events
+    [person] = export(store)
+    assert person["consents"]["current"]["profiling"]["status"] == "withdrawn"
+
+
+def test_entities_without_offsets_are_ignored_not_trusted(store: str) -> None:
+    slots = {SLOT_PENDING: "contact_frequency", SLOT_ASKED: ["contact_frequency"]}
+    forged = [{"entity": "frequency", "value": "daily"}]
+    messages, _ = run(ActionHandleReply(), tracker("hmm", "inform", slots, forged))
+    assert messages[0]["text"].startswith("Sorry, I'm not sure I understood.")
+    [person] = export(store)
+    assert person["attributes"] == {}
