@@ -59,7 +59,7 @@ run: train db vendor ## Rasa :5005, actions :5055, web chat :8000, under honcho
 	@$(BIN)/rapport nlu build >/dev/null
 	$(BIN)/honcho start -f Procfile
 
-test: train vendor browser ## every test, from a fresh clone
+test: train vendor browser lint typecheck ## lint, types and every test, from a fresh clone
 	$(BIN)/pytest
 
 test-unit: install ## unit tests only (no Rasa server, no model)

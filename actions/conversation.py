@@ -16,7 +16,9 @@ from bot.services.runtime import get_services
 UseCase = Callable[[ConversationService, Incoming, SessionState], Turn]
 
 
-async def _run(use_case: UseCase, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+async def _run(
+    use_case: UseCase, dispatcher: CollectingDispatcher, tracker: Tracker
+) -> list[EventType]:
     service = get_services().conversation
     incoming, state = incoming_of(tracker), state_of(tracker)
     # The store is synchronous: keep it off the action server's event loop.

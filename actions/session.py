@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -39,7 +39,7 @@ def incoming_of(tracker: Tracker) -> Incoming:
     """The latest shopper message as the service sees it."""
     message = tracker.latest_message or {}
     intent = (message.get("intent") or {}).get("name") or "nlu_fallback"
-    message_id: Optional[str] = message.get("message_id")
+    message_id: str | None = message.get("message_id")
     return Incoming(
         identity=identity_of(tracker),
         intent=str(intent),
@@ -49,7 +49,7 @@ def incoming_of(tracker: Tracker) -> Incoming:
     )
 
 
-def _clarify_slot(value: Any) -> Optional[dict[str, Any]]:
+def _clarify_slot(value: Any) -> dict[str, Any] | None:
     # A list slot holding at most one dict: Rasa has no dict slot type.
     if isinstance(value, list) and value and isinstance(value[0], dict):
         return dict(value[0])

@@ -6,10 +6,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from bot.config import PROJECT_ROOT, load_settings
 from bot.domain.errors import RapportError
+
+if TYPE_CHECKING:
+    from bot.store.sql import SqlUnitOfWorkFactory
 
 
 def _db_upgrade(_: argparse.Namespace) -> int:
@@ -32,7 +35,7 @@ def _nlu_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _uow_factory():  # type: ignore[no-untyped-def]
+def _uow_factory() -> SqlUnitOfWorkFactory:
     from bot.store.sql import SqlUnitOfWorkFactory, make_engine
 
     return SqlUnitOfWorkFactory(make_engine(load_settings().resolved_database_url))
@@ -63,9 +66,7 @@ def _web(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     # Sanic pins an old `websockets`; the web app needs no websockets of its own.
-    uvicorn.run(
-        create_app(settings), host=settings.web_host, port=settings.web_port, ws="none"
-    )
+    uvicorn.run(create_app(settings), host=settings.web_host, port=settings.web_port, ws="none")
     return 0
 
 
@@ -91,8 +92,11 @@ def _ready(args: argparse.Namespace) -> int:
                     print(f"{name} did not come up at {url}", file=sys.stderr)
                     return 1
                 time.sleep(1)
-    print(f"Rapport is ready: web chat http://{settings.web_host}:{settings.web_port}/ "
-          f"| Rasa {settings.rasa_url} | actions http://127.0.0.1:5055", flush=True)
+    print(
+        f"Rapport is ready: web chat http://{settings.web_host}:{settings.web_port}/ "
+        f"| Rasa {settings.rasa_url} | actions http://127.0.0.1:5055",
+        flush=True,
+    )
     if args.stay:
         signal.pause()  # honcho stops every process when one exits
     return 0
@@ -129,7 +133,7 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `rapport` command."""
     args = parser().parse_args(argv)
     try:

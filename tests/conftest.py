@@ -1,4 +1,4 @@
-"""Shared fixtures: project paths, shop content, an NLU stand-in built from the real spaCy pipeline."""
+"""Shared fixtures: shop content, a clock, and entity finding with the real spaCy pipeline."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import yaml
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from bot.domain.questions import QuestionBank, Vocabulary  # noqa: E402
-from bot.services.content import load_content  # noqa: E402
-from bot.services.interpret import Mention  # noqa: E402
+from bot.domain.questions import QuestionBank, Vocabulary
+from bot.services.content import load_content
+from bot.services.interpret import Mention
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,4 +1,4 @@
-"""Starts the real Rapport stack (action server, Rasa server, web app) on free local ports for tests."""
+"""Starts the real Rapport stack (actions, Rasa, web app) on free local ports for tests."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -33,8 +33,8 @@ def http_json(
     url: str,
     body: Any = None,
     *,
-    headers: Optional[dict[str, str]] = None,
-    raw: Optional[bytes] = None,
+    headers: dict[str, str] | None = None,
+    raw: bytes | None = None,
     timeout: float = 60,
 ) -> tuple[int, Any]:
     """One HTTP request with urllib; returns (status, parsed JSON or text)."""
@@ -139,7 +139,7 @@ def _spawn(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[b
     )
 
 
-def start_stack(workdir: Path, extra_env: Optional[dict[str, str]] = None) -> Stack:
+def start_stack(workdir: Path, extra_env: dict[str, str] | None = None) -> Stack:
     """Migrate a fresh SQLite store in `workdir`, then start actions, Rasa and the web app."""
     if not MODEL.exists():
         raise RuntimeError(f"no trained model at {MODEL}: run `make train`")
@@ -180,9 +180,25 @@ def start_stack(workdir: Path, extra_env: Optional[dict[str, str]] = None) -> St
         )
         stack.processes.append(actions)
         server = _spawn(
-            [rasa, "run", "--model", str(MODEL), "--interface", "127.0.0.1",
-             "--port", str(rasa_port), "--enable-api", "--auth-token", token, "--cors", "*",
-             "--credentials", str(ROOT / "credentials.yml"), "--endpoints", str(endpoints)],
+            [
+                rasa,
+                "run",
+                "--model",
+                str(MODEL),
+                "--interface",
+                "127.0.0.1",
+                "--port",
+                str(rasa_port),
+                "--enable-api",
+                "--auth-token",
+                token,
+                "--cors",
+                "*",
+                "--credentials",
+                str(ROOT / "credentials.yml"),
+                "--endpoints",
+                str(endpoints),
+            ],
             env,
             workdir / "rasa.log",
         )

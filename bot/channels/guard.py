@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import unicodedata
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, Awaitable, Callable
 
 from rasa.core.channels.channel import UserMessage
 
@@ -30,7 +30,7 @@ class Verdict:
     """The guard's decision: pass `text` on, or answer with `reply` (a message key)."""
 
     text: str
-    reply: Optional[str] = None
+    reply: str | None = None
     length: int = 0
 
 
@@ -69,7 +69,9 @@ def guarded(on_new_message: OnNewMessage) -> OnNewMessage:
         if verdict.reply is None:
             message.text = verdict.text
             return await on_new_message(message)
-        logger.info("message refused by guard: %s (channel %s)", verdict.reply, message.input_channel)
+        logger.info(
+            "message refused by guard: %s (channel %s)", verdict.reply, message.input_channel
+        )
         bank, _ = load_content(settings.content_dir)
         reply = bank.message(verdict.reply, length=verdict.length, limit=settings.max_message_chars)
         await message.output_channel.send_text_message(message.sender_id, reply)

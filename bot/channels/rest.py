@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, Awaitable, Callable
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
@@ -36,7 +36,7 @@ class GuardedRestInput(RestInput):
     def name(cls) -> str:
         return "rest"
 
-    async def _extract_sender(self, req: Request) -> Optional[str]:
+    async def _extract_sender(self, req: Request) -> str | None:
         sender = _body(req).get("sender")
         if not isinstance(sender, str) or not sender.strip():
             raise BadRequest("`sender` is required: a non-empty string")
@@ -44,7 +44,7 @@ class GuardedRestInput(RestInput):
             raise BadRequest(f"`sender` must be at most {MAX_SENDER_CHARS} printable characters")
         return sender
 
-    def _extract_message(self, req: Request) -> Optional[str]:
+    def _extract_message(self, req: Request) -> str | None:
         message = _body(req).get("message")
         if message is not None and not isinstance(message, str):
             raise BadRequest("`message` must be a string")
@@ -53,11 +53,9 @@ class GuardedRestInput(RestInput):
     def _extract_input_channel(self, req: Request) -> str:
         return self.name()
 
-    def get_metadata(self, request: Request) -> Optional[dict[str, Any]]:
+    def get_metadata(self, request: Request) -> dict[str, Any] | None:
         metadata = _body(request).get("metadata")
         return metadata if isinstance(metadata, dict) else None
 
-    def blueprint(
-        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> Blueprint:
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         return super().blueprint(guarded(on_new_message))

@@ -1,4 +1,4 @@
-"""Socket.IO channel for the web chat page: session persistence, guarded messages, bot-initiated welcome.
+"""Socket.IO channel for the web chat: session rooms, guarded messages, a bot-initiated welcome.
 
 Rasa 3.6's own SocketIOInput calls `sio.enter_room` without awaiting it, which
 python-socketio 5.x made a coroutine: the browser never joins its session room
@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, Awaitable, Callable
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
@@ -31,7 +31,7 @@ WELCOME_TEXT = "/greet"
 """What `rapport_start` feeds Rasa: built here, never taken from the browser."""
 
 
-def valid_session_id(value: Any) -> Optional[str]:
+def valid_session_id(value: Any) -> str | None:
     """`value` when it is a session id this server could have issued (32 hex chars)."""
     if isinstance(value, str) and _SESSION_ID.match(value):
         return value
@@ -45,9 +45,7 @@ class GuardedSocketIOInput(SocketIOInput):
     def name(cls) -> str:
         return "socketio"
 
-    def blueprint(
-        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> Blueprint:
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
         bp = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
@@ -59,18 +57,22 @@ class GuardedSocketIOInput(SocketIOInput):
             return response.json({"status": "ok"})
 
         @sio.on("connect", namespace=namespace)
-        async def connect(sid: str, environ: dict[str, Any], auth: Optional[dict[str, Any]]) -> bool:
+        async def connect(sid: str, environ: dict[str, Any], auth: dict[str, Any] | None) -> bool:
             return True
 
         @sio.on("session_request", namespace=namespace)
-        async def session_request(sid: str, data: Optional[dict[str, Any]]) -> None:
-            asked = valid_session_id((data or {}).get("session_id")) if isinstance(data, dict) else None
+        async def session_request(sid: str, data: dict[str, Any] | None) -> None:
+            asked = (
+                valid_session_id((data or {}).get("session_id")) if isinstance(data, dict) else None
+            )
             session_id = asked or uuid.uuid4().hex
             await sio.enter_room(sid, session_id, namespace=namespace)
             await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
 
-        def _message(sid: str, data: Any, text: Any) -> Optional[UserMessage]:
-            session_id = valid_session_id(data.get("session_id")) if isinstance(data, dict) else None
+        def _message(sid: str, data: Any, text: Any) -> UserMessage | None:
+            session_id = (
+                valid_session_id(data.get("session_id")) if isinstance(data, dict) else None
+            )
             if session_id is None:
                 logger.warning("socket.io message without a valid session id ignored")
                 return None

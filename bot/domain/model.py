@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Optional
+from typing import Any
 
 JsonValue = Any
 """A value that serialises to JSON: str, number, bool, None, list or dict of those."""
@@ -76,10 +76,10 @@ class AttributeValue:
     provenance: Provenance
     confidence: float
     channel: str
-    message_ref: Optional[str]
+    message_ref: str | None
     created_at: datetime
-    superseded_at: Optional[datetime] = None
-    id: Optional[int] = None
+    superseded_at: datetime | None = None
+    id: int | None = None
 
     @property
     def is_current(self) -> bool:
@@ -94,9 +94,9 @@ class ConsentRecord:
     status: ConsentStatus
     policy_version: str
     channel: str
-    message_ref: Optional[str]
+    message_ref: str | None
     created_at: datetime
-    id: Optional[int] = None
+    id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ class QuestionRecord:
 
     question_id: str
     status: QuestionStatus
-    asked_at: Optional[datetime]
+    asked_at: datetime | None
     updated_at: datetime
     why_asked: int = 0
 
@@ -135,13 +135,13 @@ class Person:
             (v for v in self.values if v.attribute == attribute), key=lambda v: v.created_at
         )
 
-    def consent(self, purpose: str) -> Optional[ConsentRecord]:
+    def consent(self, purpose: str) -> ConsentRecord | None:
         """The current consent for `purpose`: the newest ledger entry, if any."""
         matching = [c for c in self.consents if c.purpose == purpose]
         if not matching:
             return None
         return max(matching, key=lambda c: (c.created_at, c.id or 0))
 
-    def question_status(self, question_id: str) -> Optional[QuestionStatus]:
+    def question_status(self, question_id: str) -> QuestionStatus | None:
         record = self.questions.get(question_id)
         return record.status if record else None

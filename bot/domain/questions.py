@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Optional
 
 from bot.domain.errors import ContentError, UnknownQuestion
 
@@ -61,7 +60,7 @@ class Question:
         """How `value_id` is said to the shopper (the id itself when unlabelled)."""
         return self.labels.get(value_id, value_id.replace("_", " "))
 
-    def quick_replies(self, value_ids: Optional[tuple[str, ...]] = None) -> list[Button]:
+    def quick_replies(self, value_ids: tuple[str, ...] | None = None) -> list[Button]:
         """Buttons for `value_ids` (default: the question's own buttons)."""
         chosen = value_ids if value_ids is not None else self.buttons
         return [Button(title=_capitalize(self.label(v)), payload=self.label(v)) for v in chosen]

@@ -1,4 +1,4 @@
-"""The profiling conversation: welcome, consent, one question at a time, skip, why, clarify, correct, opt out.
+"""The profiling conversation: consent, one question at a time, skip, why, clarify, correct, stop.
 
 Each use case takes the session state (kept in Rasa slots) and the incoming message
 as plain values, reads and writes the profile store through a unit of work, and
@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 from bot.domain.model import (
     PROFILING,
@@ -51,10 +51,10 @@ def _has_words(text: str) -> bool:
 class SessionState:
     """What the bot remembers within one conversation session (Rasa slots)."""
 
-    pending: Optional[str] = None
-    clarify: Optional[dict[str, Any]] = None
+    pending: str | None = None
+    clarify: dict[str, Any] | None = None
     asked: list[str] = field(default_factory=list)
-    last_answered: Optional[str] = None
+    last_answered: str | None = None
     greeted: bool = False
 
 
@@ -66,7 +66,7 @@ class Incoming:
     intent: str
     text: str
     mentions: list[Mention]
-    message_ref: Optional[str]
+    message_ref: str | None
 
 
 @dataclass(frozen=True)
@@ -332,7 +332,9 @@ class ConversationService:
         skip = Button(self._msg("skip_button"), self._msg("skip_button"))
         if isinstance(reading, Ambiguous):
             labels = [question.label(c) for c in reading.candidates]
-            options = " or ".join([", ".join(labels[:-1]), labels[-1]] if len(labels) > 2 else labels)
+            options = " or ".join(
+                [", ".join(labels[:-1]), labels[-1]] if len(labels) > 2 else labels
+            )
             buttons = (*question.quick_replies(reading.candidates), skip)
             ctx.say(self._msg("clarify_between", options=options), buttons)
             clarify = {"candidates": list(reading.candidates), "known": reading.known}
@@ -360,7 +362,7 @@ class ConversationService:
 
     # -- asking --------------------------------------------------------------------
 
-    def _next(self, person: Person, state: SessionState) -> Optional[Question]:
+    def _next(self, person: Person, state: SessionState) -> Question | None:
         return planner.next_question(
             self._bank,
             person,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Optional, Union
+from typing import Union
 
 from bot.domain.model import JsonValue
 from bot.domain.questions import Question, Vocabulary
@@ -138,7 +138,7 @@ def _join(items: list[str], last: str = "and") -> str:
 
 
 def _multi_value(
-    question: Question, selected: list[str], excluded: list[str], other_text: Optional[str] = None
+    question: Question, selected: list[str], excluded: list[str], other_text: str | None = None
 ) -> Understood:
     if "none" in selected and len(selected) > 1:
         selected = [v for v in selected if v != "none"]
@@ -150,7 +150,7 @@ def _multi_value(
     return Understood(value=value, summary=summarize(question, value))
 
 
-def _own_words(text: str) -> Optional[str]:
+def _own_words(text: str) -> str | None:
     words = re.findall(r"[^\W\d_]{2,}", text)
     if len(words) < 2:
         return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Iterable, Optional
+from typing import Iterable
 
 from bot.domain.model import PROFILING, ConsentStatus, Person, QuestionStatus
 from bot.domain.questions import Question, QuestionBank
@@ -42,7 +42,7 @@ def next_question(
     *,
     asked_this_session: Iterable[str],
     budget: int,
-) -> Optional[Question]:
+) -> Question | None:
     """The highest-priority question still open, or None when done or out of budget."""
     asked = list(asked_this_session)
     if len(asked) >= budget:

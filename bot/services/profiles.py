@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator
 
 from bot.domain.errors import InvalidReference, PersonNotFound
 from bot.domain.model import AttributeValue, ConsentRecord, Identity, Person
@@ -12,7 +12,7 @@ from bot.store.ports import UnitOfWorkFactory
 EXPORT_SCHEMA_VERSION = 1
 
 
-def _time(value: Optional[datetime]) -> Optional[str]:
+def _time(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
@@ -82,7 +82,7 @@ def export_people(uow_factory: UnitOfWorkFactory) -> Iterator[dict[str, Any]]:
             yield person_document(person)
 
 
-def parse_reference(reference: str) -> tuple[Optional[str], Optional[Identity]]:
+def parse_reference(reference: str) -> tuple[str | None, Identity | None]:
     """`<person id>` or `<channel>:<external id>` -> (person id, identity)."""
     reference = reference.strip()
     if not reference:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Optional
 
 from bot.config import Settings, load_settings
 from bot.domain.model import utcnow
@@ -39,7 +38,7 @@ def build_services(settings: Settings) -> Services:
 
 
 _lock = threading.Lock()
-_services: Optional[Services] = None
+_services: Services | None = None
 
 
 def get_services() -> Services:

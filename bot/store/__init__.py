@@ -1,1 +1,1 @@
-"""Profile store: ports (Protocols) and adapters (SQLAlchemy, in-memory). Only this layer imports sqlalchemy."""
+"""Profile store: ports (Protocols) and adapters (SQLAlchemy, memory); the only sqlalchemy user."""

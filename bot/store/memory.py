@@ -8,7 +8,7 @@ import threading
 import uuid
 from datetime import datetime
 from types import TracebackType
-from typing import Iterator, Optional
+from typing import Iterator
 
 from bot.domain.model import AttributeValue, ConsentRecord, Identity, Person, QuestionRecord
 
@@ -26,11 +26,11 @@ class MemoryProfileRepository:
     def __init__(self, data: _Data) -> None:
         self._data = data
 
-    def get(self, *, person_id: str) -> Optional[Person]:
+    def get(self, *, person_id: str) -> Person | None:
         person = self._data.people.get(person_id)
         return copy.deepcopy(person) if person else None
 
-    def find(self, *, identity: Identity) -> Optional[Person]:
+    def find(self, *, identity: Identity) -> Person | None:
         person_id = self._data.owners.get(identity)
         return self.get(person_id=person_id) if person_id else None
 
@@ -86,7 +86,7 @@ class MemoryUnitOfWork:
 
     def __init__(self, store: "MemoryStore") -> None:
         self._store = store
-        self._working: Optional[_Data] = None
+        self._working: _Data | None = None
 
     def __enter__(self) -> "MemoryUnitOfWork":
         self._store.lock.acquire()
@@ -96,9 +96,9 @@ class MemoryUnitOfWork:
 
     def __exit__(
         self,
-        exc_type: Optional[type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self._working = None
         self._store.lock.release()

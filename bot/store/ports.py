@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from types import TracebackType
-from typing import Iterator, Optional, Protocol
+from typing import Iterator, Protocol
 
 from bot.domain.model import AttributeValue, ConsentRecord, Identity, Person, QuestionRecord
 
@@ -12,10 +12,10 @@ from bot.domain.model import AttributeValue, ConsentRecord, Identity, Person, Qu
 class ProfileRepository(Protocol):
     """People and everything recorded about them."""
 
-    def get(self, *, person_id: str) -> Optional[Person]:
+    def get(self, *, person_id: str) -> Person | None:
         """The person with this id, fully loaded, or None."""
 
-    def find(self, *, identity: Identity) -> Optional[Person]:
+    def find(self, *, identity: Identity) -> Person | None:
         """The person owning this channel identity, or None."""
 
     def get_or_create(self, *, identity: Identity, at: datetime) -> Person:
@@ -40,15 +40,17 @@ class ProfileRepository(Protocol):
 class UnitOfWork(Protocol):
     """One atomic piece of work on the store: commit or nothing."""
 
-    profiles: ProfileRepository
+    @property
+    def profiles(self) -> ProfileRepository:
+        """The repository bound to this unit of work."""
 
     def __enter__(self) -> "UnitOfWork": ...
 
     def __exit__(
         self,
-        exc_type: Optional[type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None: ...
 
     def commit(self) -> None: ...

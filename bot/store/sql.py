@@ -6,7 +6,7 @@ import json
 import uuid
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator
 
 from sqlalchemy import create_engine, event, insert, select, update
 from sqlalchemy.engine import Connection, Engine, Row
@@ -93,13 +93,13 @@ class SqlProfileRepository:
     def __init__(self, connection: Connection) -> None:
         self._conn = connection
 
-    def get(self, *, person_id: str) -> Optional[Person]:
+    def get(self, *, person_id: str) -> Person | None:
         row = self._conn.execute(select(people).where(people.c.id == person_id)).first()
         if row is None:
             return None
         return self._load(row.id, row.created_at)
 
-    def find(self, *, identity: Identity) -> Optional[Person]:
+    def find(self, *, identity: Identity) -> Person | None:
         person_id = self._conn.execute(
             select(identities.c.person_id).where(
                 identities.c.channel == identity.channel,
@@ -239,7 +239,7 @@ class SqlUnitOfWork:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._conn: Optional[Connection] = None
+        self._conn: Connection | None = None
 
     def __enter__(self) -> "SqlUnitOfWork":
         self._conn = self._engine.connect()
@@ -249,9 +249,9 @@ class SqlUnitOfWork:
 
     def __exit__(
         self,
-        exc_type: Optional[type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         assert self._conn is not None
         try:

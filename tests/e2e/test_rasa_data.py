@@ -27,13 +27,17 @@ def test_training_data_validates_without_warnings() -> None:
 def test_conversation_stories_have_no_prediction_errors(tmp_path: Path) -> None:
     assert MODEL.exists(), "no trained model: run `make train`"
     done = _rasa(
-        "test", "core",
-        "--model", str(MODEL),
-        "--stories", "tests/stories",
+        "test",
+        "core",
+        "--model",
+        str(MODEL),
+        "--stories",
+        "tests/stories",
         "--fail-on-prediction-errors",
-        "--out", str(tmp_path),
+        "--out",
+        str(tmp_path),
     )
-    failed = (tmp_path / "failed_test_stories.yml")
+    failed = tmp_path / "failed_test_stories.yml"
     detail = failed.read_text() if failed.exists() else ""
     assert done.returncode == 0, detail + done.stdout[-3000:] + done.stderr[-3000:]
     assert "story:" not in detail.replace("# None of the test stories failed", "")

@@ -1,4 +1,4 @@
-"""Whole conversations over the REST webhook against the real Rasa and action servers, checked in the export."""
+"""Whole conversations over REST with the real Rasa and action servers, checked in the export."""
 
 from __future__ import annotations
 
@@ -27,7 +27,9 @@ def shopper() -> str:
 
 
 def person_of(stack: Stack, sender: str) -> dict[str, Any]:
-    people = [p for p in stack.export() if {"channel": "rest", "external_id": sender} in p["identities"]]
+    people = [
+        p for p in stack.export() if {"channel": "rest", "external_id": sender} in p["identities"]
+    ]
     assert len(people) == 1, people
     jsonschema.validate(people[0], SCHEMA)
     return people[0]
@@ -45,7 +47,10 @@ def tracker(stack: Stack, sender: str) -> dict[str, Any]:
 def test_full_profiling_conversation_then_a_returning_session(stack: Stack) -> None:
     me = shopper()
     hello = stack.texts(me, "hi")
-    assert hello[0] == "Hi! I'm Calmly's assistant, a bot. I can help with questions and remember how you like to hear from us."
+    assert hello[0] == (
+        "Hi! I'm Calmly's assistant, a bot. "
+        "I can help with questions and remember how you like to hear from us."
+    )
     assert "may I ask you a couple of quick questions" in hello[1]
     assert stack.texts(me, "Yes, go ahead")[-1].startswith("How would you like to hear from us?")
     why = stack.texts(me, "why do you ask?")
@@ -58,7 +63,10 @@ def test_full_profiling_conversation_then_a_returning_session(stack: Stack) -> N
     assert corrected[0] == "Thanks, I've updated that: weekly."
     assert corrected[1].startswith("What brings you to us?")
     closing = stack.texts(me, "stress and focus")
-    assert closing == ["Got it: stress relief and training your focus.", "That's all for now. Thanks for your answers!"]
+    assert closing == [
+        "Got it: stress relief and training your focus.",
+        "That's all for now. Thanks for your answers!",
+    ]
 
     stack.new_session(me)
     back = stack.texts(me, "hello again")
@@ -93,7 +101,9 @@ def test_opt_out_mid_question_holds_in_the_next_session(stack: Stack) -> None:
         "Done: I've stopped asking questions and won't profile you any further. "
         "You can still chat with me whenever you like."
     ]
-    assert stack.texts(me, "unsubscribe") == ["You're already opted out: I won't ask you any questions."]
+    assert stack.texts(me, "unsubscribe") == [
+        "You're already opted out: I won't ask you any questions."
+    ]
     stack.new_session(me)
     again = stack.texts(me, "hi")
     assert not any("?" in line and "quick questions" in line for line in again)
@@ -125,7 +135,7 @@ def test_consent_refused_is_recorded_and_respected(stack: Stack) -> None:
         '  /affirm{"rp_pending": null}',
         "\u200b/affirm",
         "\uff0faffirm",
-        '/opt_out',
+        "/opt_out",
         '/greet{"rp_greeted": true}',
     ],
 )
@@ -134,7 +144,9 @@ def test_typed_intent_commands_never_grant_consent_or_set_slots(stack: Stack, co
     stack.texts(me, "hi")
     before = tracker(stack, me)["slots"]
     answer = stack.texts(me, command)
-    assert answer == ["I can only read plain messages, not commands. Just tell me in your own words."]
+    assert answer == [
+        "I can only read plain messages, not commands. Just tell me in your own words."
+    ]
     after = tracker(stack, me)
     assert after["slots"] == before
     assert all(e.get("text") != command for e in after["events"] if e["event"] == "user")
@@ -146,10 +158,13 @@ def test_bad_messages_get_a_clear_answer_and_store_nothing(stack: Stack) -> None
     me = shopper()
     stack.texts(me, "hi")
     assert stack.texts(me, "") == ["I didn't receive any text. Could you type your message again?"]
-    assert stack.texts(me, " \n\t ") == ["I didn't receive any text. Could you type your message again?"]
+    assert stack.texts(me, " \n\t ") == [
+        "I didn't receive any text. Could you type your message again?"
+    ]
     long = "please, " * 299 + "please"
     assert stack.texts(me, long) == [
-        f"That message is a bit long for me ({len(long)} characters). Could you shorten it to under 2000?"
+        f"That message is a bit long for me ({len(long)} characters). "
+        "Could you shorten it to under 2000?"
     ]
     events = tracker(stack, me)["events"]
     assert [e["text"] for e in events if e["event"] == "user"] == ["hi"]

@@ -1,4 +1,4 @@
-"""Store backends for the contract suite: in-memory, SQLite file, PostgreSQL (127.0.0.1:5432/test)."""
+"""Store backends for the contract suite: memory, SQLite file, PostgreSQL (127.0.0.1/test)."""
 
 from __future__ import annotations
 

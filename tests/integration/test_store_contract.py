@@ -93,7 +93,12 @@ def test_the_consent_ledger_is_never_rewritten(uow_factory: UnitOfWorkFactory) -
             [ConsentStatus.GRANTED, ConsentStatus.WITHDRAWN, ConsentStatus.GRANTED]
         ):
             record = ConsentRecord(
-                "profiling", status, "v1", "socketio", f"m{minutes}", T0 + timedelta(minutes=minutes)
+                "profiling",
+                status,
+                "v1",
+                "socketio",
+                f"m{minutes}",
+                T0 + timedelta(minutes=minutes),
             )
             uow.profiles.add_consent(person_id=person.id, record=record)
         uow.commit()

@@ -1,4 +1,4 @@
-"""The custom actions with real rasa_sdk Trackers and CollectingDispatcher, on a real SQLite store."""
+"""The custom actions with real rasa_sdk Trackers and CollectingDispatcher, on SQLite."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator
 
 import pytest
 from rasa_sdk import Tracker
@@ -37,8 +37,8 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 def tracker(
     text: str,
     intent: str,
-    slots: Optional[dict[str, Any]] = None,
-    entities: Optional[list[dict[str, Any]]] = None,
+    slots: dict[str, Any] | None = None,
+    entities: list[dict[str, Any]] | None = None,
     sender: str = "shopper-7",
 ) -> Tracker:
     message = {
@@ -89,7 +89,9 @@ def test_yes_then_an_answer_lands_in_the_store(store: str) -> None:
     assert SlotSet(SLOT_PENDING, "contact_channels") in events
     entities = [{"entity": "channel", "value": "WhatsApp", "start": 8, "end": 16}]
     slots = {SLOT_PENDING: "contact_channels", SLOT_ASKED: ["contact_channels"]}
-    messages, events = run(ActionHandleReply(), tracker("mostly, WhatsApp", "inform", slots, entities))
+    messages, events = run(
+        ActionHandleReply(), tracker("mostly, WhatsApp", "inform", slots, entities)
+    )
     assert messages[0]["text"] == "Got it: WhatsApp."
     assert SlotSet(SLOT_LAST, "contact_channels") in events
     [person] = export(store)

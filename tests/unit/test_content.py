@@ -21,7 +21,9 @@ def test_config_points_at_the_pipeline_built_from_the_current_vocabulary(root: P
 
 
 def test_ambiguous_phrases_must_name_known_values() -> None:
-    raw = {"frequency": {"values": {"daily": ["daily"]}, "ambiguous": {"often": ["daily", "hourly"]}}}
+    raw = {
+        "frequency": {"values": {"daily": ["daily"]}, "ambiguous": {"often": ["daily", "hourly"]}}
+    }
     with pytest.raises(ContentError, match="hourly"):
         parse_vocabulary(raw)
 

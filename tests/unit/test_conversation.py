@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Callable
 
 import pytest
 
@@ -99,7 +99,7 @@ def consented(chat: Chat) -> list[str]:
     return chat.say("affirm", "Yes, go ahead")
 
 
-def value_of(chat: Chat, attribute: str) -> Optional[object]:
+def value_of(chat: Chat, attribute: str) -> object | None:
     current = chat.person().current_values().get(attribute)
     return current.value if current else None
 

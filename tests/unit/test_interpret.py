@@ -1,4 +1,4 @@
-"""Reading answers: negatives, ambiguity, own words, clarifications, against the real entity ruler."""
+"""Reading answers: negatives, ambiguity, own words, clarifications (real entity ruler)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from bot.domain.questions import QuestionBank, Vocabulary
 from bot.services.interpret import (
     Ambiguous,
     Mention,
-    Understood,
     Unclear,
+    Understood,
     interpret,
     resolve_clarification,
 )
@@ -121,9 +121,12 @@ def test_every_quick_reply_is_understood_as_its_own_value(
     bank: QuestionBank, vocabulary: Vocabulary, find_mentions: Find
 ) -> None:
     for question in bank.questions:
-        for value_id, button in zip(question.buttons, question.quick_replies()):
+        for value_id, button in zip(question.buttons, question.quick_replies(), strict=True):
             reading = interpret(
-                question, vocabulary, button.payload, find_mentions(button.payload),
+                question,
+                vocabulary,
+                button.payload,
+                find_mentions(button.payload),
                 allow_own_words=False,
             )
             assert isinstance(reading, Understood), (question.id, button)

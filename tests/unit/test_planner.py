@@ -27,7 +27,9 @@ def _person(**statuses: QuestionStatus) -> Person:
 
 def test_highest_priority_first_then_skips_settled_questions(bank: QuestionBank) -> None:
     assert next_question(bank, _person(), asked_this_session=[], budget=3).id == "contact_channels"  # type: ignore[union-attr]
-    person = _person(contact_channels=QuestionStatus.ANSWERED, contact_frequency=QuestionStatus.DECLINED)
+    person = _person(
+        contact_channels=QuestionStatus.ANSWERED, contact_frequency=QuestionStatus.DECLINED
+    )
     assert next_question(bank, person, asked_this_session=[], budget=3).id == "motivations"  # type: ignore[union-attr]
 
 

@@ -16,9 +16,7 @@ def run_migrations() -> None:
     """Run migrations online, on a fresh engine."""
     engine = make_engine(url)
     with engine.connect() as connection:
-        context.configure(
-            connection=connection, target_metadata=metadata, render_as_batch=True
-        )
+        context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
         with context.begin_transaction():
             context.run_migrations()
         connection.commit()
