@@ -77,7 +77,7 @@ def _ready(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     checks = {
-        "Rasa": f"{settings.rasa_url}/version",
+        "Rasa": f"{settings.rasa_url}/",
         "actions": "http://127.0.0.1:5055/health",
         "web chat": f"http://{settings.web_host}:{settings.web_port}/healthz",
     }
