@@ -23,7 +23,7 @@ async def _run(
     incoming, state = incoming_of(tracker), state_of(tracker)
     # The store is synchronous: keep it off the action server's event loop.
     turn = await asyncio.to_thread(use_case, service, incoming, state)
-    return emit(turn, dispatcher)
+    return emit(turn, dispatcher, tracker)
 
 
 class ActionWelcome(Action):

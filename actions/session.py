@@ -68,16 +68,30 @@ def state_of(tracker: Tracker) -> SessionState:
     )
 
 
-def emit(turn: Turn, dispatcher: CollectingDispatcher) -> list[EventType]:
-    """Send the turn's messages and return the slot events of its new state."""
+def emit(turn: Turn, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """Send the turn's messages; return slot events for the session state that changed.
+
+    Unchanged slots are left out: every event costs Rasa a schema check and a
+    deserialisation per turn.
+    """
     for message in turn.messages:
         buttons = [{"title": b.title, "payload": b.payload} for b in message.buttons]
         dispatcher.utter_message(text=message.text, buttons=buttons or None)
     state = turn.state
+    wanted: dict[str, Any] = {
+        SLOT_PENDING: state.pending,
+        SLOT_CLARIFY: [state.clarify] if state.clarify else None,
+        SLOT_ASKED: list(state.asked),
+        SLOT_LAST: state.last_answered,
+        SLOT_GREETED: state.greeted,
+    }
     return [
-        SlotSet(SLOT_PENDING, state.pending),
-        SlotSet(SLOT_CLARIFY, [state.clarify] if state.clarify else None),
-        SlotSet(SLOT_ASKED, list(state.asked)),
-        SlotSet(SLOT_LAST, state.last_answered),
-        SlotSet(SLOT_GREETED, state.greeted),
+        SlotSet(name, value)
+        for name, value in wanted.items()
+        if _normalised(tracker.get_slot(name)) != _normalised(value)
     ]
+
+
+def _normalised(value: Any) -> Any:
+    # Rasa reports an unset list slot as None and an unset bool slot as None or False.
+    return None if value in ([], False) else value

@@ -139,8 +139,17 @@ def _spawn(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[b
     )
 
 
-def start_stack(workdir: Path, extra_env: dict[str, str] | None = None) -> Stack:
-    """Migrate a fresh SQLite store in `workdir`, then start actions, Rasa and the web app."""
+def start_stack(
+    workdir: Path,
+    extra_env: dict[str, str] | None = None,
+    *,
+    sql_trackers: bool = False,
+) -> Stack:
+    """Migrate a fresh SQLite store in `workdir`, then start actions, Rasa and the web app.
+
+    Rasa keeps its trackers in memory (as `make run` does), or in SQLite under
+    `workdir` with `sql_trackers=True`.
+    """
     if not MODEL.exists():
         raise RuntimeError(f"no trained model at {MODEL}: run `make train`")
     workdir.mkdir(parents=True, exist_ok=True)
@@ -158,9 +167,13 @@ def start_stack(workdir: Path, extra_env: dict[str, str] | None = None) -> Stack
         **(extra_env or {}),
     }
     endpoints = workdir / "endpoints.yml"
-    endpoints.write_text(
-        f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
+    trackers = (
         f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{workdir / "trackers.db"}"\n'
+        if sql_trackers
+        else ""
+    )
+    endpoints.write_text(
+        f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n{trackers}'
     )
     stack = Stack(
         workdir=workdir,

@@ -11,6 +11,7 @@ from sanic.exceptions import InvalidUsage as BadRequest
 from sanic.request import Request
 
 from bot.channels.guard import guarded
+from bot.channels.platform import apply_platform_fixes
 
 MAX_SENDER_CHARS = 128
 
@@ -58,4 +59,5 @@ class GuardedRestInput(RestInput):
         return metadata if isinstance(metadata, dict) else None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        apply_platform_fixes()
         return super().blueprint(guarded(on_new_message))

@@ -23,6 +23,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from bot.channels.guard import guarded
+from bot.channels.platform import apply_platform_fixes
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class GuardedSocketIOInput(SocketIOInput):
         return "socketio"
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        apply_platform_fixes()
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
         bp = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -141,6 +142,24 @@ class Person:
         if not matching:
             return None
         return max(matching, key=lambda c: (c.created_at, c.id or 0))
+
+    def record_value(self, value: AttributeValue) -> None:
+        """Append `value`; the current value of the same attribute becomes superseded."""
+        self.values = [
+            dataclasses.replace(v, superseded_at=value.created_at)
+            if v.attribute == value.attribute and v.is_current
+            else v
+            for v in self.values
+        ]
+        self.values.append(value)
+
+    def record_consent(self, record: ConsentRecord) -> None:
+        """Append an entry to the consent ledger."""
+        self.consents.append(record)
+
+    def record_question(self, record: QuestionRecord) -> None:
+        """Replace where one question stands."""
+        self.questions[record.question_id] = record
 
     def question_status(self, question_id: str) -> QuestionStatus | None:
         record = self.questions.get(question_id)

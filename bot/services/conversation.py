@@ -107,10 +107,20 @@ class _Context:
     def say(self, text: str, buttons: tuple[Button, ...] = ()) -> None:
         self.messages.append(BotMessage(text, buttons))
 
-    def reload(self) -> None:
-        fresh = self.uow.profiles.get(person_id=self.person.id)
-        if fresh is not None:
-            self.person = fresh
+    # Each write goes to the store and to the loaded aggregate, so later steps of
+    # the same turn see it without reloading the person.
+
+    def add_value(self, value: AttributeValue) -> None:
+        self.uow.profiles.add_value(person_id=self.person.id, value=value)
+        self.person.record_value(value)
+
+    def add_consent(self, record: ConsentRecord) -> None:
+        self.uow.profiles.add_consent(person_id=self.person.id, record=record)
+        self.person.record_consent(record)
+
+    def save_question(self, record: QuestionRecord) -> None:
+        self.uow.profiles.save_question(person_id=self.person.id, record=record)
+        self.person.record_question(record)
 
 
 class ConversationService:
@@ -279,8 +289,7 @@ class ConversationService:
             message_ref=ctx.incoming.message_ref,
             created_at=ctx.at,
         )
-        ctx.uow.profiles.add_consent(person_id=ctx.person.id, record=record)
-        ctx.reload()
+        ctx.add_consent(record)
 
     def _answer_reply(self, ctx: _Context, state: SessionState, question: Question) -> SessionState:
         incoming = ctx.incoming
@@ -411,8 +420,7 @@ class ConversationService:
             updated_at=ctx.at,
             why_asked=(previous.why_asked if previous else 0) + (1 if why else 0),
         )
-        ctx.uow.profiles.save_question(person_id=ctx.person.id, record=record)
-        ctx.reload()
+        ctx.save_question(record)
 
     def _store(self, ctx: _Context, question: Question, reading: Understood) -> None:
         value = AttributeValue(
@@ -424,7 +432,7 @@ class ConversationService:
             message_ref=ctx.incoming.message_ref,
             created_at=ctx.at,
         )
-        ctx.uow.profiles.add_value(person_id=ctx.person.id, value=value)
+        ctx.add_value(value)
         self._mark(ctx, question, QuestionStatus.ANSWERED)
 
     # -- opt-out -------------------------------------------------------------------

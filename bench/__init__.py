@@ -1,0 +1,1 @@
+"""`make bench`: per-turn latency and throughput of Rapport against Rasa's starter bot."""
