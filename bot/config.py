@@ -39,6 +39,12 @@ class Settings:
         web_port: port of the web app.
         rasa_url: where the web chat page finds Rasa's Socket.IO endpoint.
         var_dir: where runtime files live (SQLite file, spaCy pipeline, assets).
+        telegram_bot_token: Telegram Bot API token; the channel is on when set.
+        telegram_secret_token: the secret Telegram echoes in X-Telegram-Bot-Api-Secret-Token.
+        telegram_base_url: Bot API base URL (tests point it at a local fake).
+        slack_bot_token: Slack bot token (xoxb-...); the channel is on when set.
+        slack_signing_secret: Slack app signing secret, for request signatures.
+        slack_base_url: Slack Web API base URL (tests point it at a local fake).
     """
 
     database_url: str = ""
@@ -51,6 +57,12 @@ class Settings:
     web_port: int = 8000
     rasa_url: str = "http://127.0.0.1:5005"
     var_dir: Path = field(default=PROJECT_ROOT / "var")
+    telegram_bot_token: str = ""
+    telegram_secret_token: str = ""
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    slack_bot_token: str = ""
+    slack_signing_secret: str = ""
+    slack_base_url: str = "https://slack.com/api/"
 
     @property
     def resolved_database_url(self) -> str:
@@ -72,4 +84,10 @@ def load_settings() -> Settings:
         web_port=_env_int("RAPPORT_WEB_PORT", 8000),
         rasa_url=_env("RAPPORT_RASA_URL", "http://127.0.0.1:5005"),
         var_dir=var_dir,
+        telegram_bot_token=_env("TELEGRAM_BOT_TOKEN", ""),
+        telegram_secret_token=_env("TELEGRAM_SECRET_TOKEN", ""),
+        telegram_base_url=_env("TELEGRAM_BASE_URL", "https://api.telegram.org/bot"),
+        slack_bot_token=_env("SLACK_BOT_TOKEN", ""),
+        slack_signing_secret=_env("SLACK_SIGNING_SECRET", ""),
+        slack_base_url=_env("SLACK_BASE_URL", "https://slack.com/api/"),
     )

@@ -17,6 +17,7 @@ class _Data:
     def __init__(self) -> None:
         self.people: dict[str, Person] = {}
         self.owners: dict[Identity, str] = {}
+        self.receipts: set[tuple[str, str]] = set()
         self.next_id = 1
 
 
@@ -79,10 +80,24 @@ class MemoryProfileRepository:
                 yield found
 
 
+class MemoryReceiptRepository:
+    """ReceiptRepository over the unit of work's copy of the data."""
+
+    def __init__(self, data: _Data) -> None:
+        self._data = data
+
+    def add(self, *, channel: str, key: str, at: datetime) -> bool:
+        if (channel, key) in self._data.receipts:
+            return False
+        self._data.receipts.add((channel, key))
+        return True
+
+
 class MemoryUnitOfWork:
     """Works on a copy of the shared data; commit swaps it in (serialised by a lock)."""
 
     profiles: MemoryProfileRepository
+    receipts: MemoryReceiptRepository
 
     def __init__(self, store: "MemoryStore") -> None:
         self._store = store
@@ -91,8 +106,13 @@ class MemoryUnitOfWork:
     def __enter__(self) -> "MemoryUnitOfWork":
         self._store.lock.acquire()
         self._working = copy.deepcopy(self._store.data)
-        self.profiles = MemoryProfileRepository(self._working)
+        self._bind()
         return self
+
+    def _bind(self) -> None:
+        assert self._working is not None
+        self.profiles = MemoryProfileRepository(self._working)
+        self.receipts = MemoryReceiptRepository(self._working)
 
     def __exit__(
         self,
@@ -109,7 +129,7 @@ class MemoryUnitOfWork:
 
     def rollback(self) -> None:
         self._working = copy.deepcopy(self._store.data)
-        self.profiles = MemoryProfileRepository(self._working)
+        self._bind()
 
 
 class MemoryStore:

@@ -37,12 +37,23 @@ class ProfileRepository(Protocol):
         """Every person, fully loaded, oldest first."""
 
 
+class ReceiptRepository(Protocol):
+    """Platform deliveries already handled, so a retry or replay is not answered twice."""
+
+    def add(self, *, channel: str, key: str, at: datetime) -> bool:
+        """Record a delivery; False when it had been recorded before (a duplicate)."""
+
+
 class UnitOfWork(Protocol):
     """One atomic piece of work on the store: commit or nothing."""
 
     @property
     def profiles(self) -> ProfileRepository:
         """The repository bound to this unit of work."""
+
+    @property
+    def receipts(self) -> ReceiptRepository:
+        """Delivery receipts bound to this unit of work."""
 
     def __enter__(self) -> "UnitOfWork": ...
 

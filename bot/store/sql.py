@@ -22,7 +22,14 @@ from bot.domain.model import (
     QuestionRecord,
     QuestionStatus,
 )
-from bot.store.tables import attribute_values, consents, identities, people, question_states
+from bot.store.tables import (
+    attribute_values,
+    consents,
+    identities,
+    inbound_receipts,
+    people,
+    question_states,
+)
 
 
 def make_engine(url: str) -> Engine:
@@ -232,10 +239,30 @@ class SqlProfileRepository:
         )
 
 
+class SqlReceiptRepository:
+    """ReceiptRepository on one SQLAlchemy connection."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._conn = connection
+
+    def add(self, *, channel: str, key: str, at: datetime) -> bool:
+        nested = self._conn.begin_nested()
+        try:
+            self._conn.execute(
+                insert(inbound_receipts).values(channel=channel, key=key, received_at=at)
+            )
+            nested.commit()
+        except IntegrityError:
+            nested.rollback()
+            return False
+        return True
+
+
 class SqlUnitOfWork:
     """A transaction on the profile store; rolls back unless committed."""
 
     profiles: SqlProfileRepository
+    receipts: SqlReceiptRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -245,6 +272,7 @@ class SqlUnitOfWork:
         self._conn = self._engine.connect()
         self._conn.begin()
         self.profiles = SqlProfileRepository(self._conn)
+        self.receipts = SqlReceiptRepository(self._conn)
         return self
 
     def __exit__(

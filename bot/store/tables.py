@@ -112,3 +112,11 @@ question_states = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
     Column("why_asked", Integer, nullable=False, default=0),
 )
+
+inbound_receipts = Table(
+    "inbound_receipts",
+    metadata,
+    Column("channel", String(32), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("received_at", UtcDateTime(), nullable=False),
+)

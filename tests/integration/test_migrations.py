@@ -12,7 +12,14 @@ from bot.store.migrate import downgrade, upgrade
 from bot.store.sql import make_engine
 from bot.store.tables import metadata
 
-TABLES = {"people", "identities", "attribute_values", "consents", "question_states"}
+TABLES = {
+    "people",
+    "identities",
+    "attribute_values",
+    "consents",
+    "question_states",
+    "inbound_receipts",
+}
 
 
 def _diff(url: str) -> list[object]:

@@ -158,3 +158,17 @@ def test_concurrent_first_messages_make_one_person(uow_factory: UnitOfWorkFactor
 def test_naive_datetimes_are_refused(uow_factory: UnitOfWorkFactory) -> None:
     with uow_factory() as uow, pytest.raises(Exception, match="naive"):
         uow.profiles.get_or_create(identity=WEB, at=datetime(2026, 1, 1))
+
+
+def test_a_delivery_is_first_only_once_and_survives_a_new_unit_of_work(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    from bot.services.receipts import first_delivery
+
+    assert first_delivery(uow_factory, channel="telegram", key="update:42", at=T0) is True
+    assert first_delivery(uow_factory, channel="telegram", key="update:42", at=T0) is False
+    assert first_delivery(uow_factory, channel="slack", key="update:42", at=T0) is True
+    with uow_factory() as uow:
+        assert uow.receipts.add(channel="telegram", key="update:43", at=T0) is True
+    # not committed: still new
+    assert first_delivery(uow_factory, channel="telegram", key="update:43", at=T0) is True
