@@ -1,4 +1,4 @@
-"""The three dialogue actions: welcome, handle a reply, opt out."""
+"""The dialogue actions: welcome, handle a reply, opt out, link and unlink accounts."""
 
 from __future__ import annotations
 
@@ -60,3 +60,27 @@ class ActionOptOut(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         return await _run(ConversationService.opt_out, dispatcher, tracker)
+
+
+class ActionLinkAccounts(Action):
+    """ "Link my accounts": gives a one-time code, or redeems the one typed."""
+
+    def name(self) -> str:
+        return "action_link_accounts"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        return await _run(ConversationService.link, dispatcher, tracker)
+
+
+class ActionUnlinkAccounts(Action):
+    """ "Unlink": this chat's account stands alone again."""
+
+    def name(self) -> str:
+        return "action_unlink_accounts"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        return await _run(ConversationService.unlink, dispatcher, tracker)

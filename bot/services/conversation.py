@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
+from bot.domain.linking import code_in
 from bot.domain.model import (
     PROFILING,
     AttributeValue,
@@ -34,12 +35,19 @@ from bot.services.interpret import (
     resolve_clarification,
     summarize,
 )
+from bot.services.linking import LinkingService, LinkResult
 from bot.store.ports import UnitOfWork, UnitOfWorkFactory
 
 CONSENT = "__consent__"
 """`SessionState.pending` while the bot waits for a yes/no to profiling."""
 
 DECLINE_INTENTS = ("skip", "deny")
+
+
+def _after_link_words(text: str) -> str:
+    """ "link my accounts 482913" -> "482913": the last word-run of digits, if any."""
+    digits = "".join(ch for ch in text if ch.isdigit() or ch in " -")
+    return digits.strip()
 
 
 def _has_words(text: str) -> bool:
@@ -133,8 +141,10 @@ class ConversationService:
         vocabulary: Vocabulary,
         policy: ProfilingPolicy,
         clock: Callable[[], datetime],
+        linking: LinkingService | None = None,
     ) -> None:
         self._uow_factory = uow_factory
+        self._linking = linking or LinkingService(uow_factory, bank, clock)
         self._bank = bank
         self._vocabulary = vocabulary
         self._policy = policy
@@ -147,8 +157,29 @@ class ConversationService:
         return self._run(incoming, state, self._welcome)
 
     def reply(self, incoming: Incoming, state: SessionState) -> Turn:
-        """Handle any reply: to the consent request, to a question, or out of the blue."""
+        """Handle any reply: to the consent request, to a question, or out of the blue.
+
+        A message that is just a link code ("482 913") redeems it, whatever was pending.
+        """
+        code = code_in(incoming.text)
+        if code is not None:
+            return self._linked(self._linking.redeem(incoming.identity, code), state)
         return self._run(incoming, state, self._reply)
+
+    def link(self, incoming: Incoming, state: SessionState) -> Turn:
+        """ "Link my accounts": a one-time code, or redeem the code the message carries."""
+        code = code_in(incoming.text) or code_in(_after_link_words(incoming.text))
+        if code is not None:
+            return self._linked(self._linking.redeem(incoming.identity, code), state)
+        return self._linked(self._linking.issue_code(incoming.identity), state)
+
+    def unlink(self, incoming: Incoming, state: SessionState) -> Turn:
+        """ "Unlink": this chat's account gets a person of its own again."""
+        return self._linked(self._linking.unlink(incoming.identity), state)
+
+    @staticmethod
+    def _linked(result: LinkResult, state: SessionState) -> Turn:
+        return Turn([BotMessage(text) for text in result.messages], state)
 
     def opt_out(self, incoming: Incoming, state: SessionState) -> Turn:
         """Stop profiling at once, whatever was pending, and confirm it."""

@@ -8,8 +8,9 @@ import threading
 import uuid
 from datetime import datetime
 from types import TracebackType
-from typing import Iterator
+from typing import Any, Iterator
 
+from bot.domain.linking import supersession
 from bot.domain.model import AttributeValue, ConsentRecord, Identity, Person, QuestionRecord
 
 
@@ -18,6 +19,9 @@ class _Data:
         self.people: dict[str, Person] = {}
         self.owners: dict[Identity, str] = {}
         self.receipts: set[tuple[str, str]] = set()
+        self.codes: list[dict[str, Any]] = []
+        self.attempts: list[tuple[Identity, datetime, bool]] = []
+        self.audit: list[dict[str, Any]] = []
         self.next_id = 1
 
 
@@ -69,6 +73,47 @@ class MemoryProfileRepository:
     def save_question(self, *, person_id: str, record: QuestionRecord) -> None:
         self._person(person_id).questions[record.question_id] = record
 
+    def create_empty(self, *, at: datetime) -> str:
+        person = Person(id=uuid.uuid4().hex, created_at=at)
+        self._data.people[person.id] = person
+        return person.id
+
+    def move_identity(self, *, identity: Identity, to_person_id: str) -> None:
+        owner = self._data.owners.get(identity)
+        if owner is None:
+            return
+        self._person(owner).identities.remove(identity)
+        self._person(to_person_id).identities.append(identity)
+        self._data.owners[identity] = to_person_id
+
+    def move_records(
+        self, *, from_person_id: str, to_person_id: str, channel: str | None = None
+    ) -> None:
+        source, target = self._person(from_person_id), self._person(to_person_id)
+        moving = [v for v in source.values if channel is None or v.channel == channel]
+        source.values = [v for v in source.values if v not in moving]
+        target.values.extend(moving)
+        ledger = [c for c in source.consents if channel is None or c.channel == channel]
+        source.consents = [c for c in source.consents if c not in ledger]
+        target.consents.extend(ledger)
+
+    def replace_questions(self, *, person_id: str, records: dict[str, QuestionRecord]) -> None:
+        self._person(person_id).questions = dict(records)
+
+    def recompute_supersession(self, *, person_id: str) -> None:
+        person = self._person(person_id)
+        wanted = supersession(person.values)
+        person.values = [
+            dataclasses.replace(v, superseded_at=wanted.get(v.id or 0, v.superseded_at))
+            for v in person.values
+        ]
+
+    def delete(self, *, person_id: str) -> None:
+        person = self._data.people.pop(person_id)
+        for identity in person.identities:
+            self._data.owners.pop(identity, None)
+        self._data.codes = [c for c in self._data.codes if c["person_id"] != person_id]
+
     def list_ids(self) -> list[str]:
         ordered = sorted(self._data.people.values(), key=lambda p: (p.created_at, p.id))
         return [p.id for p in ordered]
@@ -93,11 +138,59 @@ class MemoryReceiptRepository:
         return True
 
 
+class MemoryLinkRepository:
+    """LinkRepository over the unit of work's copy of the data."""
+
+    def __init__(self, data: _Data) -> None:
+        self._data = data
+
+    def add_code(
+        self, *, person_id: str, code_hash: str, created_at: datetime, expires_at: datetime
+    ) -> None:
+        for code in self._data.codes:
+            if code["person_id"] == person_id and code["used_at"] is None:
+                code["used_at"] = created_at
+        self._data.codes.append(
+            {"person_id": person_id, "hash": code_hash, "expires_at": expires_at, "used_at": None}
+        )
+
+    def claim_code(self, *, code_hash: str, at: datetime) -> str | None:
+        for code in reversed(self._data.codes):
+            if code["hash"] == code_hash and code["used_at"] is None and code["expires_at"] > at:
+                code["used_at"] = at
+                return str(code["person_id"])
+        return None
+
+    def add_attempt(self, *, identity: Identity, at: datetime, succeeded: bool) -> None:
+        self._data.attempts.append((identity, at, succeeded))
+
+    def failures_since(self, *, identity: Identity, since: datetime) -> int:
+        mine = [(at, ok) for who, at, ok in self._data.attempts if who == identity]
+        successes = [at for at, ok in mine if ok]
+        start = max([since, *successes])
+        return sum(1 for at, ok in mine if not ok and at > start)
+
+    def add_audit(
+        self, *, kind: str, person_id: str, details: dict[str, Any], at: datetime
+    ) -> None:
+        self._data.audit.append(
+            {"at": at, "kind": kind, "person_id": person_id, "details": copy.deepcopy(details)}
+        )
+
+    def audit_for(self, *, person_id: str) -> list[dict[str, Any]]:
+        return [
+            {"at": e["at"], "kind": e["kind"], "details": e["details"]}
+            for e in self._data.audit
+            if e["person_id"] == person_id
+        ]
+
+
 class MemoryUnitOfWork:
     """Works on a copy of the shared data; commit swaps it in (serialised by a lock)."""
 
     profiles: MemoryProfileRepository
     receipts: MemoryReceiptRepository
+    links: MemoryLinkRepository
 
     def __init__(self, store: "MemoryStore") -> None:
         self._store = store
@@ -113,6 +206,7 @@ class MemoryUnitOfWork:
         assert self._working is not None
         self.profiles = MemoryProfileRepository(self._working)
         self.receipts = MemoryReceiptRepository(self._working)
+        self.links = MemoryLinkRepository(self._working)
 
     def __exit__(
         self,

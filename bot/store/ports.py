@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from types import TracebackType
-from typing import Iterator, Protocol
+from typing import Any, Iterator, Protocol
 
 from bot.domain.model import AttributeValue, ConsentRecord, Identity, Person, QuestionRecord
 
@@ -30,6 +30,26 @@ class ProfileRepository(Protocol):
     def save_question(self, *, person_id: str, record: QuestionRecord) -> None:
         """Insert or replace where one question stands for this person."""
 
+    def create_empty(self, *, at: datetime) -> str:
+        """A new person with nothing yet; its id."""
+
+    def move_identity(self, *, identity: Identity, to_person_id: str) -> None:
+        """Make `identity` belong to another person."""
+
+    def move_records(
+        self, *, from_person_id: str, to_person_id: str, channel: str | None = None
+    ) -> None:
+        """Move values and consent entries (only those recorded via `channel`, if given)."""
+
+    def replace_questions(self, *, person_id: str, records: dict[str, QuestionRecord]) -> None:
+        """Set exactly these question states for the person."""
+
+    def recompute_supersession(self, *, person_id: str) -> None:
+        """Per attribute, the newest value current and each older one superseded by the next."""
+
+    def delete(self, *, person_id: str) -> None:
+        """Remove a person and everything still attached to it."""
+
     def list_ids(self) -> list[str]:
         """Every person id, oldest first."""
 
@@ -44,12 +64,42 @@ class ReceiptRepository(Protocol):
         """Record a delivery; False when it had been recorded before (a duplicate)."""
 
 
+class LinkRepository(Protocol):
+    """One-time link codes, redemption attempts and the audit trail of links."""
+
+    def add_code(
+        self, *, person_id: str, code_hash: str, created_at: datetime, expires_at: datetime
+    ) -> None:
+        """Store a new code (its hash) for `person_id`, revoking their earlier unused codes."""
+
+    def claim_code(self, *, code_hash: str, at: datetime) -> str | None:
+        """Use up a valid code once; the issuing person id, or None if none is valid."""
+
+    def add_attempt(self, *, identity: Identity, at: datetime, succeeded: bool) -> None:
+        """Record one redemption attempt by `identity`."""
+
+    def failures_since(self, *, identity: Identity, since: datetime) -> int:
+        """Failed attempts by `identity` since `since` and after its last success."""
+
+    def add_audit(
+        self, *, kind: str, person_id: str, details: dict[str, Any], at: datetime
+    ) -> None:
+        """Append an audit event."""
+
+    def audit_for(self, *, person_id: str) -> list[dict[str, Any]]:
+        """Audit events naming `person_id`, oldest first."""
+
+
 class UnitOfWork(Protocol):
     """One atomic piece of work on the store: commit or nothing."""
 
     @property
     def profiles(self) -> ProfileRepository:
         """The repository bound to this unit of work."""
+
+    @property
+    def links(self) -> LinkRepository:
+        """Link codes and audit bound to this unit of work."""
 
     @property
     def receipts(self) -> ReceiptRepository:

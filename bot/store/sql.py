@@ -8,10 +8,11 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Iterator
 
-from sqlalchemy import create_engine, event, insert, select, update
+from sqlalchemy import and_, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import IntegrityError
 
+from bot.domain.linking import supersession
 from bot.domain.model import (
     AttributeValue,
     ConsentRecord,
@@ -24,9 +25,12 @@ from bot.domain.model import (
 )
 from bot.store.tables import (
     attribute_values,
+    audit_events,
     consents,
     identities,
     inbound_receipts,
+    link_attempts,
+    link_codes,
     people,
     question_states,
 )
@@ -199,6 +203,54 @@ class SqlProfileRepository:
                 )
             )
 
+    def create_empty(self, *, at: datetime) -> str:
+        person_id = uuid.uuid4().hex
+        self._conn.execute(insert(people).values(id=person_id, created_at=at))
+        return person_id
+
+    def move_identity(self, *, identity: Identity, to_person_id: str) -> None:
+        self._conn.execute(
+            update(identities)
+            .where(
+                identities.c.channel == identity.channel,
+                identities.c.external_id == identity.external_id,
+            )
+            .values(person_id=to_person_id)
+        )
+
+    def move_records(
+        self, *, from_person_id: str, to_person_id: str, channel: str | None = None
+    ) -> None:
+        for table in (attribute_values, consents):
+            condition = table.c.person_id == from_person_id
+            if channel is not None:
+                condition = and_(condition, table.c.channel == channel)
+            self._conn.execute(update(table).where(condition).values(person_id=to_person_id))
+
+    def replace_questions(self, *, person_id: str, records: dict[str, QuestionRecord]) -> None:
+        self._conn.execute(delete(question_states).where(question_states.c.person_id == person_id))
+        for record in records.values():
+            self.save_question(person_id=person_id, record=record)
+
+    def recompute_supersession(self, *, person_id: str) -> None:
+        rows = self._conn.execute(
+            select(attribute_values).where(attribute_values.c.person_id == person_id)
+        )
+        values = [_to_value(row) for row in rows]
+        wanted = supersession(values)
+        for value in values:
+            if value.id is not None and wanted.get(value.id) != value.superseded_at:
+                self._conn.execute(
+                    update(attribute_values)
+                    .where(attribute_values.c.id == value.id)
+                    .values(superseded_at=wanted[value.id])
+                )
+
+    def delete(self, *, person_id: str) -> None:
+        for table in (identities, attribute_values, consents, question_states, link_codes):
+            self._conn.execute(delete(table).where(table.c.person_id == person_id))
+        self._conn.execute(delete(people).where(people.c.id == person_id))
+
     def list_ids(self) -> list[str]:
         rows = self._conn.execute(select(people.c.id).order_by(people.c.created_at, people.c.id))
         return [row.id for row in rows]
@@ -258,11 +310,102 @@ class SqlReceiptRepository:
         return True
 
 
+class SqlLinkRepository:
+    """LinkRepository on one SQLAlchemy connection."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._conn = connection
+
+    def add_code(
+        self, *, person_id: str, code_hash: str, created_at: datetime, expires_at: datetime
+    ) -> None:
+        self._conn.execute(
+            update(link_codes)
+            .where(link_codes.c.person_id == person_id, link_codes.c.used_at.is_(None))
+            .values(used_at=created_at)
+        )
+        self._conn.execute(
+            insert(link_codes).values(
+                person_id=person_id,
+                code_hash=code_hash,
+                created_at=created_at,
+                expires_at=expires_at,
+            )
+        )
+
+    def claim_code(self, *, code_hash: str, at: datetime) -> str | None:
+        row = self._conn.execute(
+            select(link_codes.c.id, link_codes.c.person_id)
+            .where(
+                link_codes.c.code_hash == code_hash,
+                link_codes.c.used_at.is_(None),
+                link_codes.c.expires_at > at,
+            )
+            .order_by(link_codes.c.id.desc())
+            .limit(1)
+        ).first()
+        if row is None:
+            return None
+        claimed = self._conn.execute(
+            update(link_codes)
+            .where(link_codes.c.id == row.id, link_codes.c.used_at.is_(None))
+            .values(used_at=at)
+        ).rowcount
+        return str(row.person_id) if claimed == 1 else None
+
+    def add_attempt(self, *, identity: Identity, at: datetime, succeeded: bool) -> None:
+        self._conn.execute(
+            insert(link_attempts).values(
+                channel=identity.channel,
+                external_id=identity.external_id,
+                at=at,
+                succeeded=succeeded,
+            )
+        )
+
+    def failures_since(self, *, identity: Identity, since: datetime) -> int:
+        mine = and_(
+            link_attempts.c.channel == identity.channel,
+            link_attempts.c.external_id == identity.external_id,
+        )
+        last_success = self._conn.execute(
+            select(func.max(link_attempts.c.at)).where(mine, link_attempts.c.succeeded.is_(True))
+        ).scalar()
+        start = max(since, last_success) if last_success else since
+        count = self._conn.execute(
+            select(func.count())
+            .select_from(link_attempts)
+            .where(mine, link_attempts.c.succeeded.is_(False), link_attempts.c.at > start)
+        ).scalar()
+        return int(count or 0)
+
+    def add_audit(
+        self, *, kind: str, person_id: str, details: dict[str, Any], at: datetime
+    ) -> None:
+        self._conn.execute(
+            insert(audit_events).values(
+                at=at, kind=kind, person_id=person_id, details_json=json.dumps(details)
+            )
+        )
+
+    def audit_for(self, *, person_id: str) -> list[dict[str, Any]]:
+        rows = self._conn.execute(
+            select(audit_events)
+            .where(audit_events.c.person_id == person_id)
+            .order_by(audit_events.c.at, audit_events.c.id)
+        )
+        return [
+            {"at": row.at, "kind": row.kind, "details": json.loads(row.details_json)}
+            for row in rows
+        ]
+
+
 class SqlUnitOfWork:
     """A transaction on the profile store; rolls back unless committed."""
 
     profiles: SqlProfileRepository
     receipts: SqlReceiptRepository
+    links: SqlLinkRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -273,6 +416,7 @@ class SqlUnitOfWork:
         self._conn.begin()
         self.profiles = SqlProfileRepository(self._conn)
         self.receipts = SqlReceiptRepository(self._conn)
+        self.links = SqlLinkRepository(self._conn)
         return self
 
     def __exit__(

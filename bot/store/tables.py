@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Column,
     DateTime,
     Float,
@@ -119,4 +120,38 @@ inbound_receipts = Table(
     Column("channel", String(32), primary_key=True),
     Column("key", String(200), primary_key=True),
     Column("received_at", UtcDateTime(), nullable=False),
+)
+
+link_codes = Table(
+    "link_codes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("person_id", String(32), ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    Column("code_hash", String(64), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("used_at", UtcDateTime(), nullable=True),
+    Index("ix_link_codes_code_hash", "code_hash"),
+)
+
+link_attempts = Table(
+    "link_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("channel", String(32), nullable=False),
+    Column("external_id", String(255), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("succeeded", Boolean, nullable=False),
+    Index("ix_link_attempts_identity", "channel", "external_id"),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("person_id", String(32), nullable=False),
+    Column("details_json", Text, nullable=False),
+    Index("ix_audit_events_person_id", "person_id"),
 )

@@ -217,3 +217,28 @@ def test_profiles_show_finds_a_person_by_channel_identity(stack: Stack, tmp_path
     shown = json.loads(stack.rapport("profiles", "show", f"rest:{me}"))
     jsonschema.validate(shown, SCHEMA)
     assert json.loads(stack.rapport("profiles", "show", shown["person_id"])) == shown
+
+
+def test_linking_two_senders_means_no_question_is_asked_twice(stack: Stack) -> None:
+    first, second = shopper(), shopper()
+    stack.texts(first, "hi")
+    stack.texts(first, "Yes, go ahead")
+    stack.texts(first, "email please")
+    issued = stack.texts(first, "link my accounts")
+    assert issued[0].startswith("Here's your one-time code: ")
+    code = issued[0].split("code: ")[1][:7]
+    assert stack.texts(second, code)[0].startswith("Done: your accounts are linked.")
+    again = stack.texts(second, "hello")
+    assert again[0] == "Welcome back! I'm Calmly's assistant bot."
+    assert again[-1].startswith("How often would you like to hear from us")
+    people = [
+        p for p in stack.export() if {"channel": "rest", "external_id": first} in p["identities"]
+    ]
+    assert len(people) == 1
+    jsonschema.validate(people[0], SCHEMA)
+    assert {"channel": "rest", "external_id": second} in people[0]["identities"]
+    assert stack.texts(second, "unlink my accounts")[0].startswith("Done: this chat is no longer")
+    assert (
+        len([p for p in stack.export() if p["identities"][0]["external_id"] in (first, second)])
+        == 2
+    )
