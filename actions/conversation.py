@@ -10,8 +10,9 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.session import emit, incoming_of, state_of
-from bot.services.conversation import ConversationService, Incoming, SessionState, Turn
+from bot.services.conversation import ConversationService
 from bot.services.runtime import get_services
+from bot.services.turn import Incoming, SessionState, Turn
 
 UseCase = Callable[[ConversationService, Incoming, SessionState], Turn]
 

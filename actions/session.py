@@ -9,8 +9,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.domain.model import Identity
-from bot.services.conversation import Incoming, SessionState, Turn
 from bot.services.interpret import Mention
+from bot.services.turn import Incoming, SessionState, Turn
 
 SLOT_PENDING = "rp_pending"
 SLOT_CLARIFY = "rp_clarify"

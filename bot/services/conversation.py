@@ -8,9 +8,9 @@ returns what to say plus the new session state.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Callable
 
 from bot.domain.linking import code_in
 from bot.domain.model import (
@@ -18,7 +18,6 @@ from bot.domain.model import (
     AttributeValue,
     ConsentRecord,
     ConsentStatus,
-    Identity,
     Person,
     Provenance,
     QuestionRecord,
@@ -29,14 +28,14 @@ from bot.services import planner
 from bot.services.interpret import (
     Ambiguous,
     Interpretation,
-    Mention,
     Understood,
     interpret,
     resolve_clarification,
     summarize,
 )
 from bot.services.linking import LinkingService, LinkResult
-from bot.store.ports import UnitOfWork, UnitOfWorkFactory
+from bot.services.turn import BotMessage, Incoming, SessionState, Turn, TurnContext
+from bot.store.ports import UnitOfWorkFactory
 
 CONSENT = "__consent__"
 """`SessionState.pending` while the bot waits for a yes/no to profiling."""
@@ -55,44 +54,6 @@ def _has_words(text: str) -> bool:
     return any(char.isalnum() for char in text)
 
 
-@dataclass
-class SessionState:
-    """What the bot remembers within one conversation session (Rasa slots)."""
-
-    pending: str | None = None
-    clarify: dict[str, Any] | None = None
-    asked: list[str] = field(default_factory=list)
-    last_answered: str | None = None
-    greeted: bool = False
-
-
-@dataclass(frozen=True)
-class Incoming:
-    """One shopper message, as NLU understood it."""
-
-    identity: Identity
-    intent: str
-    text: str
-    mentions: list[Mention]
-    message_ref: str | None
-
-
-@dataclass(frozen=True)
-class BotMessage:
-    """One message to send, with optional quick replies."""
-
-    text: str
-    buttons: tuple[Button, ...] = ()
-
-
-@dataclass
-class Turn:
-    """The bot's answer to one message and the session state after it."""
-
-    messages: list[BotMessage]
-    state: SessionState
-
-
 @dataclass(frozen=True)
 class ProfilingPolicy:
     """Shop-level knobs of the conversation."""
@@ -100,35 +61,6 @@ class ProfilingPolicy:
     questions_per_session: int = 3
     consent_retry_days: int = 30
     shop_name: str = "the shop"
-
-
-class _Context:
-    """Per-call working set: the unit of work, the person, and the reply being built."""
-
-    def __init__(self, uow: UnitOfWork, person: Person, incoming: Incoming, at: datetime):
-        self.uow = uow
-        self.person = person
-        self.incoming = incoming
-        self.at = at
-        self.messages: list[BotMessage] = []
-
-    def say(self, text: str, buttons: tuple[Button, ...] = ()) -> None:
-        self.messages.append(BotMessage(text, buttons))
-
-    # Each write goes to the store and to the loaded aggregate, so later steps of
-    # the same turn see it without reloading the person.
-
-    def add_value(self, value: AttributeValue) -> None:
-        self.uow.profiles.add_value(person_id=self.person.id, value=value)
-        self.person.record_value(value)
-
-    def add_consent(self, record: ConsentRecord) -> None:
-        self.uow.profiles.add_consent(person_id=self.person.id, record=record)
-        self.person.record_consent(record)
-
-    def save_question(self, record: QuestionRecord) -> None:
-        self.uow.profiles.save_question(person_id=self.person.id, record=record)
-        self.person.record_question(record)
 
 
 class ConversationService:
@@ -191,13 +123,13 @@ class ConversationService:
         self,
         incoming: Incoming,
         state: SessionState,
-        handler: Callable[[_Context, SessionState], SessionState],
+        handler: Callable[[TurnContext, SessionState], SessionState],
     ) -> Turn:
         state = dataclasses.replace(state, asked=list(state.asked))
         with self._uow_factory() as uow:
             at = self._clock()
             person = uow.profiles.get_or_create(identity=incoming.identity, at=at)
-            ctx = _Context(uow, person, incoming, at)
+            ctx = TurnContext(uow, person, incoming, at)
             new_state = handler(ctx, state)
             uow.commit()
         return Turn(messages=ctx.messages, state=new_state)
@@ -207,7 +139,7 @@ class ConversationService:
 
     # -- welcome -------------------------------------------------------------------
 
-    def _welcome(self, ctx: _Context, state: SessionState) -> SessionState:
+    def _welcome(self, ctx: TurnContext, state: SessionState) -> SessionState:
         if not state.greeted:
             known = self.known_summary(ctx.person)
             returning = bool(known or ctx.person.consents or ctx.person.questions)
@@ -233,7 +165,7 @@ class ConversationService:
                 parts.append(question.remember.format(value=summarize(question, value.value)))
         return "; ".join(parts)
 
-    def _offer(self, ctx: _Context, state: SessionState) -> None:
+    def _offer(self, ctx: TurnContext, state: SessionState) -> None:
         """With nothing pending: ask for consent, ask the next question, or just help."""
         consent = self._consent_state(ctx.person, ctx.at)
         if consent is planner.ConsentState.ASK:
@@ -248,7 +180,7 @@ class ConversationService:
         retry = timedelta(days=self._policy.consent_retry_days)
         return planner.consent_state(person, now=at, retry_after=retry)
 
-    def _ask_consent(self, ctx: _Context) -> None:
+    def _ask_consent(self, ctx: TurnContext) -> None:
         buttons = (
             Button(self._msg("yes_button"), self._msg("yes_button")),
             Button(self._msg("no_button"), self._msg("no_button")),
@@ -257,7 +189,7 @@ class ConversationService:
 
     # -- replies -------------------------------------------------------------------
 
-    def _reply(self, ctx: _Context, state: SessionState) -> SessionState:
+    def _reply(self, ctx: TurnContext, state: SessionState) -> SessionState:
         if not _has_words(ctx.incoming.text):
             # "👍" or "🤷" decides nothing (consent least of all): it is asked about.
             ctx.incoming = dataclasses.replace(ctx.incoming, intent="nlu_fallback", mentions=[])
@@ -282,7 +214,7 @@ class ConversationService:
         ctx.say(self._msg("help"))
         return state
 
-    def _consent_reply(self, ctx: _Context, state: SessionState) -> SessionState:
+    def _consent_reply(self, ctx: TurnContext, state: SessionState) -> SessionState:
         intent = ctx.incoming.intent
         if intent == "affirm":
             self._record_consent(ctx, ConsentStatus.GRANTED)
@@ -311,7 +243,7 @@ class ConversationService:
         yes, no = self._msg("yes_button"), self._msg("no_button")
         return (Button(yes, yes), Button(no, no))
 
-    def _record_consent(self, ctx: _Context, status: ConsentStatus) -> None:
+    def _record_consent(self, ctx: TurnContext, status: ConsentStatus) -> None:
         record = ConsentRecord(
             purpose=PROFILING,
             status=status,
@@ -322,7 +254,9 @@ class ConversationService:
         )
         ctx.add_consent(record)
 
-    def _answer_reply(self, ctx: _Context, state: SessionState, question: Question) -> SessionState:
+    def _answer_reply(
+        self, ctx: TurnContext, state: SessionState, question: Question
+    ) -> SessionState:
         incoming = ctx.incoming
         relevant = [m for m in incoming.mentions if m.entity == question.entity]
         if incoming.intent == "why":
@@ -367,7 +301,7 @@ class ConversationService:
         )
 
     def _clarify(
-        self, ctx: _Context, state: SessionState, question: Question, reading: Interpretation
+        self, ctx: TurnContext, state: SessionState, question: Question, reading: Interpretation
     ) -> SessionState:
         skip = Button(self._msg("skip_button"), self._msg("skip_button"))
         if isinstance(reading, Ambiguous):
@@ -383,7 +317,7 @@ class ConversationService:
             clarify = {"candidates": []}
         return dataclasses.replace(state, clarify=clarify)
 
-    def _try_correction(self, ctx: _Context, state: SessionState) -> bool:
+    def _try_correction(self, ctx: TurnContext, state: SessionState) -> bool:
         """ "no, weekly" right after "Got it: daily": update the last answer, keep history."""
         if not state.last_answered or not self._bank.has(state.last_answered):
             return False
@@ -410,7 +344,7 @@ class ConversationService:
             budget=self._policy.questions_per_session,
         )
 
-    def _continue(self, ctx: _Context, state: SessionState) -> SessionState:
+    def _continue(self, ctx: TurnContext, state: SessionState) -> SessionState:
         """After an answer: the next question, or a closing line."""
         if self._consent_state(ctx.person, ctx.at) is not planner.ConsentState.GRANTED:
             return state
@@ -422,12 +356,14 @@ class ConversationService:
             ctx.say(self._msg("nothing_to_ask"))
         return state
 
-    def _ask_next(self, ctx: _Context, state: SessionState) -> None:
+    def _ask_next(self, ctx: TurnContext, state: SessionState) -> None:
         question = self._next(ctx.person, state)
         if question is not None:
             self._ask(ctx, state, question, again=False)
 
-    def _ask(self, ctx: _Context, state: SessionState, question: Question, *, again: bool) -> None:
+    def _ask(
+        self, ctx: TurnContext, state: SessionState, question: Question, *, again: bool
+    ) -> None:
         skip = Button(self._msg("skip_button"), self._msg("skip_button"))
         ctx.say(question.text, (*question.quick_replies(), skip))
         state.pending = question.id
@@ -438,7 +374,7 @@ class ConversationService:
     # -- recording -----------------------------------------------------------------
 
     def _mark(
-        self, ctx: _Context, question: Question, status: QuestionStatus, *, why: bool = False
+        self, ctx: TurnContext, question: Question, status: QuestionStatus, *, why: bool = False
     ) -> None:
         previous = ctx.person.questions.get(question.id)
         asked_at = previous.asked_at if previous else None
@@ -453,7 +389,7 @@ class ConversationService:
         )
         ctx.save_question(record)
 
-    def _store(self, ctx: _Context, question: Question, reading: Understood) -> None:
+    def _store(self, ctx: TurnContext, question: Question, reading: Understood) -> None:
         value = AttributeValue(
             attribute=question.id,
             value=reading.value,
@@ -468,7 +404,7 @@ class ConversationService:
 
     # -- opt-out -------------------------------------------------------------------
 
-    def _opt_out(self, ctx: _Context, state: SessionState) -> SessionState:
+    def _opt_out(self, ctx: TurnContext, state: SessionState) -> SessionState:
         current = ctx.person.consent(PROFILING)
         if current is not None and current.status is ConsentStatus.WITHDRAWN:
             ctx.say(self._msg("opt_out_already"))

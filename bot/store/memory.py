@@ -12,6 +12,11 @@ from typing import Any, Iterator
 
 from bot.domain.linking import supersession
 from bot.domain.model import AttributeValue, ConsentRecord, Identity, Person, QuestionRecord
+from bot.store.memory_orders import (
+    MemoryOrderRepository,
+    MemoryTokenRepository,
+    OrderData,
+)
 
 
 class _Data:
@@ -22,6 +27,7 @@ class _Data:
         self.codes: list[dict[str, Any]] = []
         self.attempts: list[tuple[Identity, datetime, bool]] = []
         self.audit: list[dict[str, Any]] = []
+        self.purchases = OrderData()
         self.next_id = 1
 
 
@@ -96,6 +102,8 @@ class MemoryProfileRepository:
         ledger = [c for c in source.consents if channel is None or c.channel == channel]
         source.consents = [c for c in source.consents if c not in ledger]
         target.consents.extend(ledger)
+        if channel is None:
+            self._data.purchases.move(from_person_id, to_person_id)
 
     def replace_questions(self, *, person_id: str, records: dict[str, QuestionRecord]) -> None:
         self._person(person_id).questions = dict(records)
@@ -113,6 +121,7 @@ class MemoryProfileRepository:
         for identity in person.identities:
             self._data.owners.pop(identity, None)
         self._data.codes = [c for c in self._data.codes if c["person_id"] != person_id]
+        self._data.purchases.forget(person_id)
 
     def list_ids(self) -> list[str]:
         ordered = sorted(self._data.people.values(), key=lambda p: (p.created_at, p.id))
@@ -191,6 +200,8 @@ class MemoryUnitOfWork:
     profiles: MemoryProfileRepository
     receipts: MemoryReceiptRepository
     links: MemoryLinkRepository
+    orders: MemoryOrderRepository
+    tokens: MemoryTokenRepository
 
     def __init__(self, store: "MemoryStore") -> None:
         self._store = store
@@ -207,6 +218,8 @@ class MemoryUnitOfWork:
         self.profiles = MemoryProfileRepository(self._working)
         self.receipts = MemoryReceiptRepository(self._working)
         self.links = MemoryLinkRepository(self._working)
+        self.orders = MemoryOrderRepository(self._working.purchases)
+        self.tokens = MemoryTokenRepository(self._working.purchases)
 
     def __exit__(
         self,

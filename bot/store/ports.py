@@ -7,6 +7,7 @@ from types import TracebackType
 from typing import Any, Iterator, Protocol
 
 from bot.domain.model import AttributeValue, ConsentRecord, Identity, Person, QuestionRecord
+from bot.domain.purchases import FlagStatus, Order, PastItem, PurchaseContext, PurchaseFlag
 
 
 class ProfileRepository(Protocol):
@@ -90,6 +91,71 @@ class LinkRepository(Protocol):
         """Audit events naming `person_id`, oldest first."""
 
 
+class OrderRepository(Protocol):
+    """Orders, flags on purchases worth asking about, and purchase contexts."""
+
+    def exists(self, *, order_id: str) -> bool:
+        """Whether this order id was stored before (orders are idempotent by id)."""
+
+    def add(self, *, order: Order, person_id: str, at: datetime, source: str) -> None:
+        """Store an order and its items for `person_id`."""
+
+    def past_items(self, *, person_id: str, before: datetime, limit: int) -> list[PastItem]:
+        """The person's newest `limit` items ordered before `before`, newest first."""
+
+    def add_flag(
+        self,
+        *,
+        person_id: str,
+        order_id: str,
+        line: int,
+        item_name: str,
+        department: str,
+        reason: str,
+        at: datetime,
+        expires_at: datetime,
+    ) -> None:
+        """Flag an item as worth asking about."""
+
+    def flags(self, *, person_id: str) -> list[PurchaseFlag]:
+        """Every flag of the person, oldest first."""
+
+    def set_flag_status(self, *, flag_id: int, status: FlagStatus) -> None:
+        """Move a flag on (asked, done)."""
+
+    def add_context(self, *, person_id: str, context: PurchaseContext) -> None:
+        """Record what the shopper said a purchase was for."""
+
+    def contexts(self, *, person_id: str) -> list[PurchaseContext]:
+        """Every purchase context of the person, oldest first."""
+
+    def add_reminder(
+        self,
+        *,
+        person_id: str,
+        order_id: str,
+        line: int,
+        occasion: str,
+        relation: str | None,
+        remind_on: datetime,
+        at: datetime,
+    ) -> None:
+        """Keep a reminder candidate the shopper said yes to."""
+
+    def reminders(self, *, person_id: str) -> list[dict[str, Any]]:
+        """The person's reminder candidates."""
+
+
+class TokenRepository(Protocol):
+    """API bearer tokens (only their hashes are stored)."""
+
+    def add(self, *, token_hash: str, scope: str, at: datetime) -> None:
+        """Store a new token hash with its scope."""
+
+    def scope_of(self, *, token_hash: str) -> str | None:
+        """The scope of a live token, or None."""
+
+
 class UnitOfWork(Protocol):
     """One atomic piece of work on the store: commit or nothing."""
 
@@ -100,6 +166,14 @@ class UnitOfWork(Protocol):
     @property
     def links(self) -> LinkRepository:
         """Link codes and audit bound to this unit of work."""
+
+    @property
+    def orders(self) -> OrderRepository:
+        """Orders and purchase contexts bound to this unit of work."""
+
+    @property
+    def tokens(self) -> TokenRepository:
+        """API tokens bound to this unit of work."""
 
     @property
     def receipts(self) -> ReceiptRepository:

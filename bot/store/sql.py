@@ -23,6 +23,7 @@ from bot.domain.model import (
     QuestionRecord,
     QuestionStatus,
 )
+from bot.store.sql_orders import SqlOrderRepository, SqlTokenRepository
 from bot.store.tables import (
     attribute_values,
     audit_events,
@@ -31,9 +32,15 @@ from bot.store.tables import (
     inbound_receipts,
     link_attempts,
     link_codes,
+    orders,
     people,
+    purchase_contexts,
+    purchase_flags,
     question_states,
+    reminder_candidates,
 )
+
+PURCHASE_TABLES = (purchase_flags, purchase_contexts, reminder_candidates, orders)
 
 
 def make_engine(url: str) -> Engine:
@@ -226,6 +233,13 @@ class SqlProfileRepository:
             if channel is not None:
                 condition = and_(condition, table.c.channel == channel)
             self._conn.execute(update(table).where(condition).values(person_id=to_person_id))
+        if channel is None:  # orders belong to the shop account, not to a chat channel
+            for table in PURCHASE_TABLES:
+                self._conn.execute(
+                    update(table)
+                    .where(table.c.person_id == from_person_id)
+                    .values(person_id=to_person_id)
+                )
 
     def replace_questions(self, *, person_id: str, records: dict[str, QuestionRecord]) -> None:
         self._conn.execute(delete(question_states).where(question_states.c.person_id == person_id))
@@ -247,7 +261,14 @@ class SqlProfileRepository:
                 )
 
     def delete(self, *, person_id: str) -> None:
-        for table in (identities, attribute_values, consents, question_states, link_codes):
+        for table in (
+            identities,
+            attribute_values,
+            consents,
+            question_states,
+            link_codes,
+            *PURCHASE_TABLES,
+        ):
             self._conn.execute(delete(table).where(table.c.person_id == person_id))
         self._conn.execute(delete(people).where(people.c.id == person_id))
 
@@ -406,6 +427,8 @@ class SqlUnitOfWork:
     profiles: SqlProfileRepository
     receipts: SqlReceiptRepository
     links: SqlLinkRepository
+    orders: SqlOrderRepository
+    tokens: SqlTokenRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -417,6 +440,8 @@ class SqlUnitOfWork:
         self.profiles = SqlProfileRepository(self._conn)
         self.receipts = SqlReceiptRepository(self._conn)
         self.links = SqlLinkRepository(self._conn)
+        self.orders = SqlOrderRepository(self._conn)
+        self.tokens = SqlTokenRepository(self._conn)
         return self
 
     def __exit__(

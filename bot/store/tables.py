@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Table,
     Text,
@@ -154,4 +155,86 @@ audit_events = Table(
     Column("person_id", String(32), nullable=False),
     Column("details_json", Text, nullable=False),
     Index("ix_audit_events_person_id", "person_id"),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("order_id", String(64), primary_key=True),
+    Column("person_id", String(32), ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    Column("ordered_at", UtcDateTime(), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
+    Column("source", String(16), nullable=False),
+    Index("ix_orders_person_id", "person_id"),
+)
+
+order_items = Table(
+    "order_items",
+    metadata,
+    Column(
+        "order_id", String(64), ForeignKey("orders.order_id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("line", Integer, primary_key=True),
+    Column("sku", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("category", String(200), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("price", Numeric(12, 2), nullable=True),
+)
+
+purchase_flags = Table(
+    "purchase_flags",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("person_id", String(32), ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    Column("order_id", String(64), nullable=False),
+    Column("line", Integer, nullable=False),
+    Column("item_name", String(200), nullable=False),
+    Column("department", String(200), nullable=False),
+    Column("reason", String(300), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Index("ix_purchase_flags_person_id", "person_id"),
+)
+
+purchase_contexts = Table(
+    "purchase_contexts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("person_id", String(32), ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    Column("order_id", String(64), nullable=False),
+    Column("line", Integer, nullable=False),
+    Column("purpose", String(16), nullable=False),
+    Column("recipient_relation", String(64), nullable=True),
+    Column("occasion", String(64), nullable=True),
+    Column("provenance", String(16), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("message_ref", String(128), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Index("ix_purchase_contexts_person_id", "person_id"),
+)
+
+reminder_candidates = Table(
+    "reminder_candidates",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("person_id", String(32), ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    Column("order_id", String(64), nullable=False),
+    Column("line", Integer, nullable=False),
+    Column("occasion", String(64), nullable=False),
+    Column("recipient_relation", String(64), nullable=True),
+    Column("remind_on", UtcDateTime(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Index("ix_reminder_candidates_person_id", "person_id"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("scope", String(32), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime(), nullable=True),
 )

@@ -9,14 +9,10 @@ import pytest
 from bot.domain.linking import code_in
 from bot.domain.model import PROFILING, ConsentStatus, Identity, Person, QuestionStatus
 from bot.domain.questions import QuestionBank, Vocabulary
-from bot.services.conversation import (
-    ConversationService,
-    Incoming,
-    ProfilingPolicy,
-    SessionState,
-)
+from bot.services.conversation import ConversationService, ProfilingPolicy
 from bot.services.interpret import Mention
 from bot.services.linking import LinkingService
+from bot.services.turn import Incoming, SessionState
 from bot.store.ports import UnitOfWorkFactory
 from tests.conftest import Clock
 

@@ -13,6 +13,14 @@ from bot.store.sql import make_engine
 from bot.store.tables import metadata
 
 TABLES = {
+    "orders",
+    "order_items",
+    "purchase_flags",
+    "purchase_contexts",
+    "reminder_candidates",
+    "api_tokens",
+    "link_codes",
+    "audit_events",
     "people",
     "identities",
     "attribute_values",

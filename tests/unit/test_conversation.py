@@ -8,15 +8,9 @@ import pytest
 
 from bot.domain.model import PROFILING, ConsentStatus, Identity, Person, QuestionStatus
 from bot.domain.questions import QuestionBank, Vocabulary
-from bot.services.conversation import (
-    CONSENT,
-    ConversationService,
-    Incoming,
-    ProfilingPolicy,
-    SessionState,
-    Turn,
-)
+from bot.services.conversation import CONSENT, ConversationService, ProfilingPolicy
 from bot.services.interpret import Mention
+from bot.services.turn import Incoming, SessionState, Turn
 from bot.store.memory import MemoryStore
 from tests.conftest import Clock
 

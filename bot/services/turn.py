@@ -1,0 +1,79 @@
+"""One turn of a conversation: the session state, the incoming message, what the bot says."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.domain.model import AttributeValue, ConsentRecord, Identity, Person, QuestionRecord
+from bot.domain.questions import Button
+from bot.services.interpret import Mention
+from bot.store.ports import UnitOfWork
+
+
+@dataclass
+class SessionState:
+    """What the bot remembers within one conversation session (Rasa slots)."""
+
+    pending: str | None = None
+    clarify: dict[str, Any] | None = None
+    asked: list[str] = field(default_factory=list)
+    last_answered: str | None = None
+    greeted: bool = False
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One shopper message, as NLU understood it."""
+
+    identity: Identity
+    intent: str
+    text: str
+    mentions: list[Mention]
+    message_ref: str | None
+
+
+@dataclass(frozen=True)
+class BotMessage:
+    """One message to send, with optional quick replies."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+
+
+@dataclass
+class Turn:
+    """The bot's answer to one message and the session state after it."""
+
+    messages: list[BotMessage]
+    state: SessionState
+
+
+class TurnContext:
+    """Per-call working set: the unit of work, the person, and the reply being built."""
+
+    def __init__(self, uow: UnitOfWork, person: Person, incoming: Incoming, at: datetime):
+        self.uow = uow
+        self.person = person
+        self.incoming = incoming
+        self.at = at
+        self.messages: list[BotMessage] = []
+
+    def say(self, text: str, buttons: tuple[Button, ...] = ()) -> None:
+        self.messages.append(BotMessage(text, buttons))
+
+    # Each write goes to the store and to the loaded aggregate, so later steps of
+    # the same turn see it without reloading the person.
+
+    def add_value(self, value: AttributeValue) -> None:
+        self.uow.profiles.add_value(person_id=self.person.id, value=value)
+        self.person.record_value(value)
+
+    def add_consent(self, record: ConsentRecord) -> None:
+        self.uow.profiles.add_consent(person_id=self.person.id, record=record)
+        self.person.record_consent(record)
+
+    def save_question(self, record: QuestionRecord) -> None:
+        self.uow.profiles.save_question(person_id=self.person.id, record=record)
+        self.person.record_question(record)
