@@ -43,6 +43,9 @@ train: $(MODEL) ## train the Rasa model when its data changed
 db: install ## migrate the profile store (SQLite under var/ unless RAPPORT_DATABASE_URL)
 	$(BIN)/rapport db upgrade
 
+demo: db ## import the demo shop orders (data/demo/orders.jsonl; again changes nothing)
+	$(BIN)/rapport orders import data/demo/orders.jsonl
+
 var/vendor/socket.io.min.js:
 	mkdir -p var/vendor/npm
 	cd var/vendor/npm && npm pack --silent socket.io-client@$(SOCKETIO_CLIENT) >/dev/null && \
@@ -55,7 +58,7 @@ browser: ## Debian chromium for the browser tests
 	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@/usr/bin/chromium --version
 
-run: train db vendor ## Rasa :5005, actions :5055, web chat :8000, under honcho
+run: train db vendor demo ## Rasa :5005, actions :5055, web chat :8000, under honcho
 	@$(BIN)/rapport nlu build >/dev/null
 	$(BIN)/honcho start -f Procfile
 

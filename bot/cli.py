@@ -1,4 +1,4 @@
-"""`rapport ...` commands: database, NLU pipeline, profiles, web app."""
+"""`rapport ...` commands: database, NLU pipeline, profiles, orders, API tokens, web app."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, BinaryIO, Iterator, Sequence
 
 from bot.config import PROJECT_ROOT, load_settings
 from bot.domain.errors import RapportError
@@ -59,6 +59,55 @@ def _profiles_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tokens_create(args: argparse.Namespace) -> int:
+    from bot.domain.model import utcnow
+    from bot.services.tokens import create_token
+
+    token = create_token(_uow_factory(), args.scope, utcnow())
+    print(token)
+    print(f"API token for scope {args.scope!r}: shown only now, keep it safe", file=sys.stderr)
+    return 0
+
+
+def _text_lines(handle: BinaryIO, undecodable: list[int]) -> Iterator[str]:
+    """Each line as text; a line that is not UTF-8 is noted and read as blank."""
+    for number, raw in enumerate(handle, start=1):
+        try:
+            yield raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            undecodable.append(number)
+            yield ""
+
+
+def _import_summary(results: list[dict[str, Any]]) -> str:
+    created = sum(1 for r in results if r.get("created") is True)
+    known = sum(1 for r in results if r.get("created") is False)
+    invalid = sum(1 for r in results if "errors" in r)
+    flagged = sum(int(r.get("flagged", 0)) for r in results)
+    return f"{created} created, {known} already known, {invalid} invalid, {flagged} flagged"
+
+
+def _orders_import(args: argparse.Namespace) -> int:
+    from bot.services.runtime import build_services
+
+    service = build_services(load_settings()).orders
+    undecodable: list[int] = []
+    try:
+        with open(args.file, "rb") as handle:
+            results = service.ingest_lines(_text_lines(handle, undecodable), source="import")
+    except OSError as exc:
+        print(f"cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    not_utf8 = [{"line": n, "errors": [{"field": "", "error": "not UTF-8"}]} for n in undecodable]
+    results = sorted(results + not_utf8, key=lambda r: int(r["line"]))
+    for result in results:
+        for error in result.get("errors", []):
+            where = f"{error['field']}: " if error["field"] else ""
+            print(f"line {result['line']}: {where}{error['error']}", file=sys.stderr)
+    print(_import_summary(results))
+    return 1 if any("errors" in r for r in results) else 0
+
+
 def _web(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -68,6 +117,36 @@ def _web(args: argparse.Namespace) -> int:
     # Sanic pins an old `websockets`; the web app needs no websockets of its own.
     uvicorn.run(create_app(settings), host=settings.web_host, port=settings.web_port, ws="none")
     return 0
+
+
+def _telegram_set_webhook(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from telegram import Bot
+    from telegram.error import TelegramError
+
+    settings = load_settings()
+    token, secret = settings.telegram_bot_token, settings.telegram_secret_token
+    if not token or not secret:
+        print("TELEGRAM_BOT_TOKEN and TELEGRAM_SECRET_TOKEN must both be set", file=sys.stderr)
+        return 2
+
+    async def set_webhook() -> bool:
+        async with Bot(token, base_url=settings.telegram_base_url) as bot:
+            return await bot.set_webhook(
+                args.url,
+                secret_token=secret,
+                allowed_updates=["message", "edited_message", "callback_query"],
+                drop_pending_updates=False,
+            )
+
+    try:
+        done = asyncio.run(set_webhook())
+    except TelegramError as exc:
+        print(f"Telegram refused the webhook: {exc}", file=sys.stderr)
+        return 1
+    print(f"webhook set to {args.url}: {done}")
+    return 0 if done else 1
 
 
 def _ready(args: argparse.Namespace) -> int:
@@ -124,7 +203,25 @@ def parser() -> argparse.ArgumentParser:
     show.add_argument("reference")
     show.set_defaults(func=_profiles_show)
 
+    orders = commands.add_parser("orders", help="shop orders")
+    order_commands = orders.add_subparsers(dest="sub", required=True)
+    take_in = order_commands.add_parser("import", help="take in a JSON Lines file of orders")
+    take_in.add_argument("file", type=Path, help="one order object per line")
+    take_in.set_defaults(func=_orders_import)
+
+    tokens = commands.add_parser("tokens", help="API bearer tokens")
+    token_commands = tokens.add_subparsers(dest="sub", required=True)
+    create = token_commands.add_parser("create", help="make a token, printed once")
+    create.add_argument("--scope", required=True, help="what the token may do: orders")
+    create.set_defaults(func=_tokens_create)
+
     commands.add_parser("web", help="serve the web chat page").set_defaults(func=_web)
+
+    telegram = commands.add_parser("telegram", help="Telegram channel")
+    tg = telegram.add_subparsers(dest="sub", required=True)
+    webhook = tg.add_parser("set-webhook", help="point Telegram at this server's webhook")
+    webhook.add_argument("--url", required=True, help="https://.../webhooks/telegram/webhook")
+    webhook.set_defaults(func=_telegram_set_webhook)
 
     ready = commands.add_parser("ready", help="wait for every service, then print the URLs")
     ready.add_argument("--timeout", type=float, default=300)

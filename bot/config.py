@@ -45,6 +45,7 @@ class Settings:
         slack_bot_token: Slack bot token (xoxb-...); the channel is on when set.
         slack_signing_secret: Slack app signing secret, for request signatures.
         slack_base_url: Slack Web API base URL (tests point it at a local fake).
+        shop_secret: key of the HMAC a shop signs logged-in customer ids with.
     """
 
     database_url: str = ""
@@ -63,6 +64,7 @@ class Settings:
     slack_bot_token: str = ""
     slack_signing_secret: str = ""
     slack_base_url: str = "https://slack.com/api/"
+    shop_secret: str = ""
 
     @property
     def resolved_database_url(self) -> str:
@@ -90,4 +92,5 @@ def load_settings() -> Settings:
         slack_bot_token=_env("SLACK_BOT_TOKEN", ""),
         slack_signing_secret=_env("SLACK_SIGNING_SECRET", ""),
         slack_base_url=_env("SLACK_BASE_URL", "https://slack.com/api/"),
+        shop_secret=_env("RAPPORT_SHOP_SECRET", ""),
     )

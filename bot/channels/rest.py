@@ -10,8 +10,10 @@ from sanic import Blueprint
 from sanic.exceptions import InvalidUsage as BadRequest
 from sanic.request import Request
 
+from bot.channels.customer import attach_if_vouched
 from bot.channels.guard import guarded
 from bot.channels.platform import apply_platform_fixes
+from bot.domain.model import Identity
 
 MAX_SENDER_CHARS = 128
 
@@ -60,4 +62,10 @@ class GuardedRestInput(RestInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         apply_platform_fixes()
-        return super().blueprint(guarded(on_new_message))
+
+        async def with_customer(message: UserMessage) -> Any:
+            identity = Identity(self.name(), message.sender_id)
+            await attach_if_vouched(identity, message.metadata)
+            return await on_new_message(message)
+
+        return super().blueprint(guarded(with_customer))

@@ -22,8 +22,10 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from bot.channels.customer import attach_if_vouched
 from bot.channels.guard import guarded
 from bot.channels.platform import apply_platform_fixes
+from bot.domain.model import Identity
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +71,9 @@ class GuardedSocketIOInput(SocketIOInput):
             )
             session_id = asked or uuid.uuid4().hex
             await sio.enter_room(sid, session_id, namespace=namespace)
+            if isinstance(data, dict) and "customer" in data:
+                identity = Identity(self.name(), session_id)
+                await attach_if_vouched(identity, {"customer": data.get("customer")})
             await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
 
         def _message(sid: str, data: Any, text: Any) -> UserMessage | None:

@@ -34,6 +34,7 @@ from bot.services.interpret import (
     summarize,
 )
 from bot.services.linking import LinkingService, LinkResult
+from bot.services.purchase_talk import PurchaseTalk, parse_pending
 from bot.services.turn import BotMessage, Incoming, SessionState, Turn, TurnContext
 from bot.store.ports import UnitOfWorkFactory
 
@@ -74,9 +75,11 @@ class ConversationService:
         policy: ProfilingPolicy,
         clock: Callable[[], datetime],
         linking: LinkingService | None = None,
+        purchases: PurchaseTalk | None = None,
     ) -> None:
         self._uow_factory = uow_factory
         self._linking = linking or LinkingService(uow_factory, bank, clock)
+        self._purchases = purchases
         self._bank = bank
         self._vocabulary = vocabulary
         self._policy = policy
@@ -149,9 +152,12 @@ class ConversationService:
             state.greeted = True
         if state.pending == CONSENT:
             self._ask_consent(ctx)
-        elif state.pending:
+        elif parse_pending(state.pending) and self._purchases:
+            self._purchases.again(ctx, state)
+        elif state.pending and self._bank.has(state.pending):
             self._ask(ctx, state, self._bank.get(state.pending), again=True)
         else:
+            state.pending = None
             self._offer(ctx, state)
         return state
 
@@ -171,9 +177,7 @@ class ConversationService:
         if consent is planner.ConsentState.ASK:
             self._ask_consent(ctx)
             state.pending = CONSENT
-        elif consent is planner.ConsentState.GRANTED and self._next(ctx.person, state):
-            self._ask_next(ctx, state)
-        else:
+        elif not (consent is planner.ConsentState.GRANTED and self._ask_something(ctx, state)):
             ctx.say(self._msg("help"))
 
     def _consent_state(self, person: Person, at: datetime) -> planner.ConsentState:
@@ -202,7 +206,11 @@ class ConversationService:
             return self._welcome(ctx, state)
         if state.pending == CONSENT:
             return self._consent_reply(ctx, state)
-        if state.pending:
+        if parse_pending(state.pending) and self._purchases:
+            if self._purchases.reply(ctx, state):
+                return state
+            return self._continue(ctx, state)
+        if state.pending and self._bank.has(state.pending):
             return self._answer_reply(ctx, state, self._bank.get(state.pending))
         if self._try_correction(ctx, state):
             return state
@@ -219,10 +227,7 @@ class ConversationService:
         if intent == "affirm":
             self._record_consent(ctx, ConsentStatus.GRANTED)
             state = dataclasses.replace(state, pending=None, clarify=None)
-            if self._next(ctx.person, state):
-                ctx.say(self._msg("consent_granted"))
-                self._ask_next(ctx, state)
-            else:
+            if not self._ask_something(ctx, state, preface=self._msg("consent_granted")):
                 ctx.say(self._msg("nothing_to_ask"))
             return state
         if intent in DECLINE_INTENTS:
@@ -348,18 +353,31 @@ class ConversationService:
         """After an answer: the next question, or a closing line."""
         if self._consent_state(ctx.person, ctx.at) is not planner.ConsentState.GRANTED:
             return state
-        if self._next(ctx.person, state):
-            self._ask_next(ctx, state)
-        elif planner.remaining(self._bank, ctx.person):
+        if self._ask_something(ctx, state):
+            return state
+        if planner.remaining(self._bank, ctx.person):
             ctx.say(self._msg("budget_done"))
         else:
             ctx.say(self._msg("nothing_to_ask"))
         return state
 
-    def _ask_next(self, ctx: TurnContext, state: SessionState) -> None:
-        question = self._next(ctx.person, state)
-        if question is not None:
+    def _ask_something(
+        self, ctx: TurnContext, state: SessionState, preface: str | None = None
+    ) -> bool:
+        """Ask about an unusual purchase (one per session) or the next question, if any."""
+        if len(state.asked) >= self._policy.questions_per_session:
+            return False
+        flag = self._purchases.next_flag(ctx, state) if self._purchases else None
+        question = None if flag else self._next(ctx.person, state)
+        if flag is None and question is None:
+            return False
+        if preface:
+            ctx.say(preface)
+        if flag is not None and self._purchases:
+            self._purchases.ask(ctx, state, flag)
+        elif question is not None:
             self._ask(ctx, state, question, again=False)
+        return True
 
     def _ask(
         self, ctx: TurnContext, state: SessionState, question: Question, *, again: bool

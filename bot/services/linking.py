@@ -86,6 +86,27 @@ class LinkingService:
             uow.commit()
         return self._result("linked", "link_done")
 
+    def attach_verified(self, identity: Identity, verified: Identity) -> str:
+        """Join `identity` to the person holding `verified` (an identity the shop vouched for).
+
+        Returns what happened: "joined", "already", or "attached" (no such person yet:
+        the verified identity is added to the chat's person).
+        """
+        at = self._clock()
+        with self._uow_factory() as uow:
+            chat = uow.profiles.get_or_create(identity=identity, at=at)
+            owner = uow.profiles.find(identity=verified)
+            if owner is not None and owner.id == chat.id:
+                return "already"
+            if owner is None:
+                owner = uow.profiles.get_or_create(identity=verified, at=at)
+                outcome = "attached"
+            else:
+                outcome = "joined"
+            self._merge(uow, survivor=owner, absorbed=chat, via=identity, at=at)
+            uow.commit()
+        return outcome
+
     def unlink(self, identity: Identity) -> LinkResult:
         """Give `identity` a person of its own again, with what was recorded through its channel."""
         at = self._clock()

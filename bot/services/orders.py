@@ -115,8 +115,9 @@ class OrderService:
                 return Ingested(order.order_id, created=False, flagged=0)
             identity = Identity(SHOP_CHANNEL, order.customer_id)
             person = uow.profiles.get_or_create(identity=identity, at=at)
+            if not uow.orders.add(order=order, person_id=person.id, at=at, source=source):
+                return Ingested(order.order_id, created=False, flagged=0)
             flagged = self._flag(uow, person.id, order, _interests(person.current_values()), at)
-            uow.orders.add(order=order, person_id=person.id, at=at, source=source)
             uow.commit()
         return Ingested(order.order_id, created=True, flagged=flagged)
 

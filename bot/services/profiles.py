@@ -7,7 +7,8 @@ from typing import Any, Iterator
 
 from bot.domain.errors import InvalidReference, PersonNotFound
 from bot.domain.model import AttributeValue, ConsentRecord, Identity, Person
-from bot.store.ports import UnitOfWorkFactory
+from bot.domain.purchases import PurchaseContext
+from bot.store.ports import UnitOfWork, UnitOfWorkFactory
 
 EXPORT_SCHEMA_VERSION = 1
 
@@ -39,7 +40,41 @@ def _consent_doc(record: ConsentRecord) -> dict[str, Any]:
     }
 
 
-def person_document(person: Person) -> dict[str, Any]:
+def _purchase_doc(context: PurchaseContext) -> dict[str, Any]:
+    return {
+        "order_id": context.order_id,
+        "line": context.line,
+        "purpose": context.purpose.value,
+        "recipient_relation": context.recipient_relation,
+        "occasion": context.occasion,
+        "provenance": context.provenance,
+        "channel": context.channel,
+        "message_ref": context.message_ref,
+        "recorded_at": _time(context.created_at),
+    }
+
+
+def _purchases(contexts: list[PurchaseContext]) -> list[dict[str, Any]]:
+    """The latest context per order item (records are append-only)."""
+    latest: dict[tuple[str, int], PurchaseContext] = {}
+    for context in sorted(contexts, key=lambda c: c.created_at):
+        latest[(context.order_id, context.line)] = context
+    return [_purchase_doc(c) for c in latest.values()]
+
+
+def _load(uow: UnitOfWork, person: Person) -> dict[str, Any]:
+    return person_document(
+        person,
+        purchases=uow.orders.contexts(person_id=person.id),
+        reminders=uow.orders.reminders(person_id=person.id),
+    )
+
+
+def person_document(
+    person: Person,
+    purchases: list[PurchaseContext] | None = None,
+    reminders: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """One person as the export's JSON object (docs/profile.schema.json)."""
     current = person.current_values()
     purposes = sorted({c.purpose for c in person.consents})
@@ -68,6 +103,8 @@ def person_document(person: Person) -> dict[str, Any]:
             }
             for q in sorted(person.questions.values(), key=lambda q: q.question_id)
         },
+        "purchases": _purchases(purchases or []),
+        "reminders": reminders or [],
     }
 
 
@@ -78,8 +115,9 @@ def export_people(uow_factory: UnitOfWorkFactory) -> Iterator[dict[str, Any]]:
     for person_id in ids:
         with uow_factory() as uow:
             person = uow.profiles.get(person_id=person_id)
-        if person is not None:
-            yield person_document(person)
+            document = _load(uow, person) if person is not None else None
+        if document is not None:
+            yield document
 
 
 def parse_reference(reference: str) -> tuple[str | None, Identity | None]:
@@ -103,6 +141,6 @@ def show_person(uow_factory: UnitOfWorkFactory, reference: str) -> dict[str, Any
             person = uow.profiles.find(identity=identity)
         else:
             person = uow.profiles.get(person_id=str(person_id))
-    if person is None:
-        raise PersonNotFound(reference)
-    return person_document(person)
+        if person is None:
+            raise PersonNotFound(reference)
+        return _load(uow, person)

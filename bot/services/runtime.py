@@ -10,6 +10,9 @@ from bot.domain.model import utcnow
 from bot.domain.questions import QuestionBank, Vocabulary
 from bot.services.content import load_content
 from bot.services.conversation import ConversationService, ProfilingPolicy
+from bot.services.orders import OrderService
+from bot.services.patterns import load_rules
+from bot.services.purchase_talk import PurchaseTalk
 from bot.store.sql import SqlUnitOfWorkFactory, make_engine
 
 
@@ -22,6 +25,7 @@ class Services:
     bank: QuestionBank
     vocabulary: Vocabulary
     conversation: ConversationService
+    orders: OrderService
 
 
 def build_services(settings: Settings) -> Services:
@@ -33,8 +37,17 @@ def build_services(settings: Settings) -> Services:
         consent_retry_days=settings.consent_retry_days,
         shop_name=settings.shop_name,
     )
-    conversation = ConversationService(uow_factory, bank, vocabulary, policy, clock=utcnow)
-    return Services(settings, uow_factory, bank, vocabulary, conversation)
+    rules = load_rules(settings.content_dir / "purchase_rules.yml")
+    conversation = ConversationService(
+        uow_factory,
+        bank,
+        vocabulary,
+        policy,
+        clock=utcnow,
+        purchases=PurchaseTalk(bank, vocabulary, rules),
+    )
+    orders = OrderService(uow_factory, rules, clock=utcnow)
+    return Services(settings, uow_factory, bank, vocabulary, conversation, orders)
 
 
 _lock = threading.Lock()

@@ -49,8 +49,11 @@ class MemoryOrderRepository:
     def exists(self, *, order_id: str) -> bool:
         return order_id in self._data.orders
 
-    def add(self, *, order: Order, person_id: str, at: datetime, source: str) -> None:
+    def add(self, *, order: Order, person_id: str, at: datetime, source: str) -> bool:
+        if order.order_id in self._data.orders:
+            return False
         self._data.orders[order.order_id] = (person_id, order)
+        return True
 
     def past_items(self, *, person_id: str, before: datetime, limit: int) -> list[PastItem]:
         items = [

@@ -97,8 +97,8 @@ class OrderRepository(Protocol):
     def exists(self, *, order_id: str) -> bool:
         """Whether this order id was stored before (orders are idempotent by id)."""
 
-    def add(self, *, order: Order, person_id: str, at: datetime, source: str) -> None:
-        """Store an order and its items for `person_id`."""
+    def add(self, *, order: Order, person_id: str, at: datetime, source: str) -> bool:
+        """Store an order and its items; False if the order id is already stored."""
 
     def past_items(self, *, person_id: str, before: datetime, limit: int) -> list[PastItem]:
         """The person's newest `limit` items ordered before `before`, newest first."""

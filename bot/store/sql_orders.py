@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Row
+from sqlalchemy.exc import IntegrityError
 
 from bot.domain.purchases import (
     FlagStatus,
@@ -67,16 +68,22 @@ class SqlOrderRepository:
         ).first()
         return found is not None
 
-    def add(self, *, order: Order, person_id: str, at: datetime, source: str) -> None:
-        self._conn.execute(
-            insert(orders).values(
-                order_id=order.order_id,
-                person_id=person_id,
-                ordered_at=order.ordered_at,
-                received_at=at,
-                source=source,
+    def add(self, *, order: Order, person_id: str, at: datetime, source: str) -> bool:
+        nested = self._conn.begin_nested()
+        try:
+            self._conn.execute(
+                insert(orders).values(
+                    order_id=order.order_id,
+                    person_id=person_id,
+                    ordered_at=order.ordered_at,
+                    received_at=at,
+                    source=source,
+                )
             )
-        )
+            nested.commit()
+        except IntegrityError:  # the same order_id sent twice at the same moment
+            nested.rollback()
+            return False
         if order.items:
             self._conn.execute(
                 insert(order_items),
@@ -93,6 +100,7 @@ class SqlOrderRepository:
                     for item in order.items
                 ],
             )
+        return True
 
     def past_items(self, *, person_id: str, before: datetime, limit: int) -> list[PastItem]:
         rows = self._conn.execute(

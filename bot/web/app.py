@@ -1,8 +1,10 @@
-"""Starlette app serving the web chat page and its locally vendored assets."""
+"""Starlette app serving the web chat page, its locally vendored assets and the shop API."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
+from typing import AsyncIterator
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
@@ -13,6 +15,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from bot.config import Settings
+from bot.web.api import LazyServices, orders_route
 
 HERE = Path(__file__).resolve().parent
 
@@ -43,6 +46,7 @@ def content_security_policy(rasa_url: str) -> str:
 
 def create_app(settings: Settings) -> Starlette:
     """The web app for `settings` (nothing is opened until a request arrives)."""
+    services = LazyServices(settings)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     vendor_dir = settings.var_dir / "vendor"
     vendor_dir.mkdir(parents=True, exist_ok=True)
@@ -64,11 +68,18 @@ def create_app(settings: Settings) -> Starlette:
     async def health(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        services.close()
+
     return Starlette(
+        lifespan=lifespan,
         routes=[
             Route("/", chat_page),
             Route("/healthz", health),
+            orders_route(services),
             Mount("/static/vendor", StaticFiles(directory=str(vendor_dir)), name="vendor"),
             Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
-        ]
+        ],
     )

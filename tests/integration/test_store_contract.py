@@ -172,3 +172,18 @@ def test_a_delivery_is_first_only_once_and_survives_a_new_unit_of_work(
         assert uow.receipts.add(channel="telegram", key="update:43", at=T0) is True
     # not committed: still new
     assert first_delivery(uow_factory, channel="telegram", key="update:43", at=T0) is True
+
+
+def test_an_order_id_is_stored_once(uow_factory: UnitOfWorkFactory) -> None:
+    from bot.domain.purchases import Order, OrderItem
+
+    order = Order("o-1", "c-1", T0, (OrderItem(1, "s", "Scarf", "apparel/accessories"),))
+    with uow_factory() as uow:
+        person = uow.profiles.get_or_create(identity=Identity("shop", "c-1"), at=T0)
+        assert uow.orders.add(order=order, person_id=person.id, at=T0, source="api") is True
+        assert uow.orders.add(order=order, person_id=person.id, at=T0, source="api") is False
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.orders.exists(order_id="o-1")
+        items = uow.orders.past_items(person_id=person.id, before=T0 + timedelta(1), limit=5)
+    assert [i.name for i in items] == ["Scarf"]

@@ -1,0 +1,188 @@
+"""A fake Slack Web API on 127.0.0.1 for tests: answers like Slack, records every call.
+
+Runs Starlette under uvicorn in a background thread. `chat.postMessage` and
+`auth.test` answer with Slack-shaped JSON; any other method answers
+`{"ok": false, "error": "unknown_method"}`. slack_sdk sends JSON bodies for
+methods with blocks and form bodies for others: both are parsed, and a `blocks`
+form field (a JSON string) is decoded, so assertions see the same shape.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+from urllib.parse import parse_qs
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+BOT_USER_ID = "UBOTRAPPORT"
+BOT_ID = "BRAPPORT01"
+TEAM_ID = "TCALMLY01"
+
+
+@dataclass(frozen=True)
+class Call:
+    """One Web API call as the fake received it."""
+
+    method: str
+    params: dict[str, Any]
+    token: str | None
+    ts: str | None = None
+    """The `ts` the fake gave a posted message (what a button click refers to)."""
+    at: float = field(default_factory=time.monotonic)
+    """`time.monotonic()` when the call arrived."""
+
+    @property
+    def channel(self) -> str | None:
+        value = self.params.get("channel")
+        return value if isinstance(value, str) else None
+
+    @property
+    def text(self) -> str:
+        return str(self.params.get("text") or "")
+
+    @property
+    def blocks(self) -> list[dict[str, Any]]:
+        blocks = self.params.get("blocks")
+        return blocks if isinstance(blocks, list) else []
+
+    def buttons(self) -> list[dict[str, Any]]:
+        """Every button element in the posted blocks."""
+        return [
+            element
+            for block in self.blocks
+            if block.get("type") == "actions"
+            for element in block.get("elements", [])
+            if element.get("type") == "button"
+        ]
+
+
+async def _params(request: Request) -> dict[str, Any]:
+    body = await request.body()
+    if request.headers.get("content-type", "").startswith("application/json"):
+        parsed = json.loads(body or b"{}")
+        return parsed if isinstance(parsed, dict) else {}
+    params: dict[str, Any] = {k: v[-1] for k, v in parse_qs(body.decode()).items()}
+    params.update({k: v for k, v in request.query_params.items() if k not in params})
+    if isinstance(params.get("blocks"), str):
+        params["blocks"] = json.loads(params["blocks"])
+    return params
+
+
+def _token(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    return auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else None
+
+
+class FakeSlackApi:
+    """Start with `start()`; point slack_sdk at `f"{url}/api/"`; read `calls()`."""
+
+    def __init__(self, token: str = "xoxb-test") -> None:
+        self.token = token
+        self._calls: list[Call] = []
+        self._changed = threading.Condition()
+        self._ts = itertools.count(1)
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+        app = Starlette(routes=[Route("/api/{method}", self._endpoint, methods=["GET", "POST"])])
+        config = uvicorn.Config(app, ws="none", lifespan="off", log_level="warning")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
+
+    def start(self) -> FakeSlackApi:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the fake Slack API did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self._socket.close()
+
+    # --- recorded calls -----------------------------------------------------------------
+
+    def calls(self, method: str | None = None, *, channel: str | None = None) -> list[Call]:
+        with self._changed:
+            return [
+                c
+                for c in self._calls
+                if (method is None or c.method == method)
+                and (channel is None or c.channel == channel)
+            ]
+
+    def posts(self, channel: str) -> list[Call]:
+        """`chat.postMessage` calls into `channel`, oldest first."""
+        return self.calls("chat.postMessage", channel=channel)
+
+    def wait_for(self, condition: Callable[[], bool], timeout: float) -> bool:
+        """Block until `condition()` holds (re-checked on each recorded call) or `timeout`."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not condition():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._changed.wait(remaining)
+            return True
+
+    def wait_for_posts(self, channel: str, count: int, timeout: float) -> list[Call]:
+        """At least `count` posts into `channel` within `timeout` seconds, or AssertionError."""
+        if not self.wait_for(lambda: len(self.posts(channel)) >= count, timeout):
+            posts = [p.text for p in self.posts(channel)]
+            raise AssertionError(f"expected {count} posts in {timeout}s, got {posts}")
+        return self.posts(channel)
+
+    # --- the API ------------------------------------------------------------------------
+
+    async def _endpoint(self, request: Request) -> JSONResponse:
+        method = request.path_params["method"]
+        params = await _params(request)
+        token = _token(request)
+        answer = self._answer(method, params, token)
+        call = Call(method=method, params=params, token=token, ts=answer.get("ts"))
+        with self._changed:
+            self._calls.append(call)
+            self._changed.notify_all()
+        return JSONResponse(answer)
+
+    def _answer(self, method: str, params: dict[str, Any], token: str | None) -> dict[str, Any]:
+        if token != self.token:
+            return {"ok": False, "error": "invalid_auth"}
+        if method == "chat.postMessage":
+            return self._posted(params)
+        if method == "auth.test":
+            return {"ok": True, "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID}
+        return {"ok": False, "error": "unknown_method"}
+
+    def _posted(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = params.get("channel")
+        if not isinstance(channel, str) or not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        if not params.get("text") and not params.get("blocks"):
+            return {"ok": False, "error": "no_text"}
+        ts = f"{int(time.time())}.{next(self._ts):06d}"
+        message = {
+            "type": "message",
+            "text": params.get("text", ""),
+            "blocks": params.get("blocks", []),
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "ts": ts,
+        }
+        return {"ok": True, "channel": channel, "ts": ts, "message": message}
