@@ -32,6 +32,10 @@
   const config = {
     rasaUrl: root.dataset.rasaUrl,
     maxChars: Number(root.dataset.maxChars) || 2000,
+    // Set by a shop that embeds the chat for a logged-in customer
+    // (docs/shop-integration.md); the signature is computed on the shop's server.
+    customerId: root.dataset.customerId || "",
+    customerSignature: root.dataset.customerSignature || "",
   };
   const state = {
     socket: null,
@@ -42,6 +46,14 @@
   };
 
   /* ---------- storage (may be unavailable, e.g. in some private modes) ---------- */
+
+  function sessionRequest() {
+    const request = { session_id: state.sessionId };
+    if (config.customerId && config.customerSignature) {
+      request.customer = { id: config.customerId, signature: config.customerSignature };
+    }
+    return request;
+  }
 
   function readSessionId() {
     try {
@@ -263,7 +275,7 @@
     }
     const socket = window.io(config.rasaUrl, { path: "/socket.io", transports: ["websocket"] });
     state.socket = socket;
-    socket.on("connect", () => socket.emit("session_request", { session_id: state.sessionId }));
+    socket.on("connect", () => socket.emit("session_request", sessionRequest()));
     socket.on("session_confirm", onSessionConfirm);
     socket.on("bot_uttered", onBotUttered);
     socket.on("disconnect", onDisconnect);
