@@ -75,8 +75,8 @@ validate: install ## rasa data validate
 	$(BIN)/rasa data validate --fail-on-warnings
 
 lint: install ## ruff lint + format check
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/ruff check bot actions tests bench
+	$(BIN)/ruff format --check bot actions tests bench
 
 typecheck: install ## mypy strict on bot/ and actions/
 	$(BIN)/mypy
