@@ -85,3 +85,15 @@ class ActionUnlinkAccounts(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         return await _run(ConversationService.unlink, dispatcher, tracker)
+
+
+class ActionWhatWeKnow(Action):
+    """ "What do you know about me?": a readable summary with where each value came from."""
+
+    def name(self) -> str:
+        return "action_what_we_know"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        return await _run(ConversationService.what_we_know, dispatcher, tracker)

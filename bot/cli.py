@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Iterator, Sequence
@@ -108,12 +109,25 @@ def _orders_import(args: argparse.Namespace) -> int:
     return 1 if any("errors" in r for r in results) else 0
 
 
+class _AccessLogWithoutQuery(logging.Filter):
+    """Drops the query string from uvicorn's access log lines: a link into the chat page or
+    a shop's API call may carry e-mail addresses or customer ids there."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            path, mark, _ = args[2].partition("?")
+            record.args = (*args[:2], f"{path}?<redacted>" if mark else path, *args[3:])
+        return True
+
+
 def _web(args: argparse.Namespace) -> int:
     import uvicorn
 
     from bot.web.app import create_app
 
     settings = load_settings()
+    logging.getLogger("uvicorn.access").addFilter(_AccessLogWithoutQuery())
     # Sanic pins an old `websockets`; the web app needs no websockets of its own.
     uvicorn.run(create_app(settings), host=settings.web_host, port=settings.web_port, ws="none")
     return 0

@@ -31,6 +31,11 @@ def sign(customer_id: str, secret: str) -> str:
     return hmac.new(secret.encode(), customer_id.encode(), hashlib.sha256).hexdigest()
 
 
+def _storable(customer_id: str) -> bool:
+    """No control characters (NUL included) and no unpaired surrogates: a storable id."""
+    return not any(ord(c) < 32 or ord(c) == 0x7F or 0xD800 <= ord(c) <= 0xDFFF for c in customer_id)
+
+
 def verified_customer(metadata: Any, secret: str) -> str | None:
     """The customer id in `metadata` when its signature is valid, else None."""
     if not isinstance(metadata, dict) or not isinstance(metadata.get("customer"), dict):
@@ -43,10 +48,11 @@ def verified_customer(metadata: Any, secret: str) -> str | None:
     if not secret:
         logger.warning("customer metadata ignored: RAPPORT_SHOP_SECRET is not set")
         return None
-    if not customer_id or len(customer_id) > MAX_ID_CHARS:
+    if not customer_id or len(customer_id) > MAX_ID_CHARS or not _storable(customer_id):
         logger.warning("customer metadata with an unusable id ignored")
         return None
-    if not hmac.compare_digest(sign(customer_id, secret), signature.strip().lower()):
+    given = signature.strip().lower()
+    if not given.isascii() or not hmac.compare_digest(sign(customer_id, secret), given):
         logger.warning("customer metadata with an invalid signature ignored")
         return None
     return customer_id

@@ -9,6 +9,7 @@ reaches NLU. The bot's own quick replies send plain text, so they still work.
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
@@ -23,6 +24,7 @@ logger = logging.getLogger(__name__)
 # Characters that render as nothing: a "/" behind them is still a leading "/".
 _INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad"}
 _SLASHES = {"/", "\uff0f", "\u2215", "\u2044", "\u29f8"}
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,9 @@ def check(text: Any, *, limit: int) -> Verdict:
     """Decide what to do with one inbound message text."""
     if not isinstance(text, str):
         return Verdict(text="", reply="empty")
-    cleaned = text.replace("\x00", "")
+    # NUL is dropped; an unpaired surrogate (a JSON "\ud800" escape) cannot be encoded
+    # as UTF-8 by NLU or the store, so it becomes U+FFFD.
+    cleaned = _SURROGATE.sub("\ufffd", text.replace("\x00", ""))
     if len(cleaned) > limit:
         return Verdict(text="", reply="too_long", length=len(cleaned))
     first = _visible_start(cleaned)

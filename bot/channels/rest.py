@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Awaitable, Callable
 
 from rasa.core.channels.channel import UserMessage
@@ -15,6 +16,8 @@ from bot.channels.guard import guarded
 from bot.channels.platform import apply_platform_fixes
 from bot.domain.model import Identity
 
+logger = logging.getLogger(__name__)
+
 MAX_SENDER_CHARS = 128
 
 
@@ -26,6 +29,11 @@ def _body(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
     return body
+
+
+def _surrogate(char: str) -> bool:
+    """An unpaired surrogate (from a JSON escape): not text, cannot be stored as UTF-8."""
+    return 0xD800 <= ord(char) <= 0xDFFF
 
 
 class GuardedRestInput(RestInput):
@@ -43,7 +51,7 @@ class GuardedRestInput(RestInput):
         sender = _body(req).get("sender")
         if not isinstance(sender, str) or not sender.strip():
             raise BadRequest("`sender` is required: a non-empty string")
-        if len(sender) > MAX_SENDER_CHARS or any(ord(c) < 32 for c in sender):
+        if len(sender) > MAX_SENDER_CHARS or any(ord(c) < 32 or _surrogate(c) for c in sender):
             raise BadRequest(f"`sender` must be at most {MAX_SENDER_CHARS} printable characters")
         return sender
 
@@ -68,4 +76,16 @@ class GuardedRestInput(RestInput):
             await attach_if_vouched(identity, message.metadata)
             return await on_new_message(message)
 
-        return super().blueprint(guarded(with_customer))
+        shopper_message = guarded(with_customer)
+
+        async def logged_without_text(message: UserMessage) -> Any:
+            # Rasa's RestInput logs the message text with any exception from here (at
+            # ERROR); it answers 200 with what was sent so far either way.
+            try:
+                return await shopper_message(message)
+            except Exception as error:
+                logger.error("REST message processing failed: %s", type(error).__name__)
+                logger.debug("REST message processing failure details", exc_info=True)
+                return None
+
+        return super().blueprint(logged_without_text)

@@ -55,6 +55,7 @@ SEND_TIMEOUT_SECONDS = 10
 _FORM = "application/x-www-form-urlencoded"
 _LEADING_MENTION = re.compile(r"^\s*<@([A-Z0-9]+)(?:\|[^>]*)?>\s*")
 _DIGITS = re.compile(r"^[0-9]{1,12}$")
+_ID = re.compile(r"[A-Za-z0-9._-]{1,63}")
 
 Now = Callable[[], float]
 
@@ -109,7 +110,12 @@ class Inbound:
 
 
 def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+    """`value` when it is shaped like a Slack id or timestamp (`U024BE7LH`, `1712345678.000100`).
+
+    Ids are stored (identities, receipts, message references), so anything else (NUL and
+    other control characters, unpaired surrogates, kilobytes of text) counts as missing.
+    """
+    return value if isinstance(value, str) and _ID.fullmatch(value) else None
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -169,7 +175,8 @@ def event_inbound(envelope: Mapping[str, Any]) -> Inbound | None:
 
 def _clicked(payload: Mapping[str, Any]) -> dict[str, Any] | None:
     """The first of our buttons among the payload's actions."""
-    for action in payload.get("actions") or []:
+    actions = payload.get("actions")
+    for action in actions if isinstance(actions, list) else []:
         action = _dict(action)
         action_id = _str(action.get("action_id")) or ""
         if (

@@ -116,20 +116,42 @@ class Inbound:
     callback_id: str = ""
 
 
+class MalformedUpdate(ValueError):
+    """An update PTB parsed, but whose fields do not have the types Telegram sends."""
+
+
+def _ids(chat: Any, user: Any) -> tuple[int, str]:
+    """The chat id and the sender id; PTB does not check types, so it is done here."""
+    chat_id, user_id = getattr(chat, "id", None), getattr(user, "id", None)
+    if type(chat_id) is not int or type(user_id) is not int:
+        raise MalformedUpdate("chat and user ids must be integers")
+    return chat_id, str(user_id)
+
+
 def _from_callback(update: Update) -> Inbound | None:
     query = update.callback_query
-    if query is None or query.message is None or query.message.chat.type != Chat.PRIVATE:
+    if query is None or query.message is None:
         return None
-    chat_id, sender_id = query.message.chat.id, str(query.from_user.id)
+    if getattr(query.message, "chat", None) is None:
+        raise MalformedUpdate("a button press must come with its message's chat")
+    if query.message.chat.type != Chat.PRIVATE:
+        return None
+    chat_id, sender_id = _ids(query.message.chat, query.from_user)
+    if not isinstance(query.id, str) or not isinstance(query.data, (str, type(None))):
+        raise MalformedUpdate("callback query id and data must be strings")
     return Inbound(update.update_id, "callback", chat_id, sender_id, query.data or "", query.id)
 
 
 def _from_message(update: Update) -> Inbound | None:
     message = update.message  # edited messages and channel posts are not `message`
+    if message is not None and message.chat is None:
+        raise MalformedUpdate("a message must have a chat")
     if message is None or message.chat.type != Chat.PRIVATE or message.from_user is None:
         return None
-    chat_id, sender_id = message.chat.id, str(message.from_user.id)
+    chat_id, sender_id = _ids(message.chat, message.from_user)
     text = message.text
+    if not isinstance(text, (str, type(None))):
+        raise MalformedUpdate("message text must be a string")
     if text is None:
         if message.effective_attachment is None:
             return None  # a service message (pinned, ...), not something the shopper sent
@@ -139,7 +161,10 @@ def _from_message(update: Update) -> Inbound | None:
 
 
 def classify(update: Update) -> Inbound | None:
-    """The work an update asks for, or None when it is ignored (groups, edits, others)."""
+    """The work an update asks for, or None when it is ignored (groups, edits, others).
+
+    Raises MalformedUpdate when a field the bot relies on has the wrong type.
+    """
     if update.callback_query is not None:
         return _from_callback(update)
     return _from_message(update)
@@ -297,7 +322,10 @@ class TelegramInput(InputChannel):
             update = parse_update(request.body)
             if update is None:
                 return response.json({"error": "the body must be a Telegram Update"}, status=400)
-            inbound = classify(update)
+            try:
+                inbound = classify(update)
+            except MalformedUpdate:
+                return response.json({"error": "the body must be a Telegram Update"}, status=400)
             if inbound is not None:
                 processor.schedule(inbound)
             return response.json({"ok": True})

@@ -35,6 +35,7 @@ from bot.services.interpret import (
 )
 from bot.services.linking import LinkingService, LinkResult
 from bot.services.purchase_talk import PurchaseTalk, parse_pending
+from bot.services.transparency import profile_summary
 from bot.services.turn import BotMessage, Incoming, SessionState, Turn, TurnContext
 from bot.store.ports import UnitOfWorkFactory
 
@@ -107,6 +108,24 @@ class ConversationService:
         if code is not None:
             return self._linked(self._linking.redeem(incoming.identity, code), state)
         return self._linked(self._linking.issue_code(incoming.identity), state)
+
+    def what_we_know(self, incoming: Incoming, state: SessionState) -> Turn:
+        """ "What do you know about me?": every stored value and where it came from."""
+        return self._run(incoming, state, self._what_we_know)
+
+    def _what_we_know(self, ctx: TurnContext, state: SessionState) -> SessionState:
+        purchases = ctx.uow.orders.contexts(person_id=ctx.person.id)
+        lines = profile_summary(self._bank, ctx.person, purchases)
+        if not lines:
+            ctx.say(self._msg("know_nothing"))
+        else:
+            ctx.say(self._msg("know_intro") + "\n" + "\n".join(lines))
+            ctx.say(self._msg("know_rights"))
+        if state.pending == CONSENT:
+            self._ask_consent(ctx)
+        elif state.pending and self._bank.has(state.pending):
+            self._ask(ctx, state, self._bank.get(state.pending), again=True)
+        return state
 
     def unlink(self, incoming: Incoming, state: SessionState) -> Turn:
         """ "Unlink": this chat's account gets a person of its own again."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Callable, Iterable
 
@@ -29,6 +29,15 @@ class InvalidOrder(RapportError):
         self.errors = errors
 
 
+def _storable_text(value: Any) -> Any:
+    """Refuse text no store keeps intact: NUL, and unpaired surrogates (JSON `\\ud800`)."""
+    if isinstance(value, str) and (
+        "\x00" in value or any(0xD800 <= ord(c) <= 0xDFFF for c in value)
+    ):
+        raise ValueError("must not contain NUL or unpaired surrogate characters")
+    return value
+
+
 class _ItemIn(BaseModel):
     sku: str = Field(..., min_length=1, max_length=64)
     name: str = Field(..., min_length=1, max_length=200)
@@ -39,6 +48,8 @@ class _ItemIn(BaseModel):
     class Config:
         extra = "forbid"
         anystr_strip_whitespace = True
+
+    _text = validator("sku", "name", "category", pre=True, allow_reuse=True)(_storable_text)
 
 
 class _OrderIn(BaseModel):
@@ -51,10 +62,16 @@ class _OrderIn(BaseModel):
         extra = "forbid"
         anystr_strip_whitespace = True
 
+    _text = validator("order_id", "customer_id", pre=True, allow_reuse=True)(_storable_text)
+
     @validator("ordered_at")
     def _aware(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
             raise ValueError("must include a timezone, e.g. 2026-11-20T10:00:00Z")
+        try:
+            value.astimezone(timezone.utc)  # stored in UTC: 0001-01-01T00:00+05:00 has no UTC
+        except OverflowError:
+            raise ValueError("is out of range") from None
         return value
 
 

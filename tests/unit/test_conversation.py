@@ -291,3 +291,26 @@ def test_an_emoji_alone_decides_nothing(chat: Chat, intent: str) -> None:
     assert chat.person().consent(PROFILING) is None
     chat.say("affirm", "yes 👍")
     assert chat.person().consent(PROFILING).status is ConsentStatus.GRANTED  # type: ignore[union-attr]
+
+
+def test_what_do_you_know_lists_values_sources_and_consent(chat: Chat) -> None:
+    said = [
+        m.text
+        for m in chat.service.what_we_know(chat._incoming("show_profile", "?"), chat.state).messages
+    ]
+    assert said == ["I don't know anything about you yet, apart from this chat."]
+    consented(chat)
+    chat.say("inform", "text me, email is too much")
+    chat.say("skip", "skip")
+    turn = chat.service.what_we_know(
+        chat._incoming("show_profile", "what do you know?"), chat.state
+    )
+    summary = turn.messages[0].text.splitlines()
+    assert summary[0] == "Here's everything I know about you, and where it came from:"
+    assert summary[1] == (
+        "- contact channels: SMS, not email (you told me on the web chat, 23 Nov 2026)"
+    )
+    assert "- questions you skipped (never asked again): contact_frequency" in summary
+    assert "- profiling: granted (23 Nov 2026)" in summary
+    assert turn.messages[1].text.startswith("If something is wrong, just tell me")
+    assert turn.messages[-1].text.startswith("What brings you to us?")  # pending, asked again
