@@ -97,3 +97,15 @@ class ActionWhatWeKnow(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         return await _run(ConversationService.what_we_know, dispatcher, tracker)
+
+
+class ActionForgetMe(Action):
+    """ "Forget me": asks for confirmation; the yes is handled as a reply."""
+
+    def name(self) -> str:
+        return "action_forget_me"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        return await _run(ConversationService.forget, dispatcher, tracker)

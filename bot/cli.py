@@ -82,10 +82,12 @@ def _text_lines(handle: BinaryIO, undecodable: list[int]) -> Iterator[str]:
 
 def _import_summary(results: list[dict[str, Any]]) -> str:
     created = sum(1 for r in results if r.get("created") is True)
-    known = sum(1 for r in results if r.get("created") is False)
+    known = sum(1 for r in results if r.get("created") is False and not r.get("erased"))
+    erased = sum(1 for r in results if r.get("erased"))
     invalid = sum(1 for r in results if "errors" in r)
     flagged = sum(int(r.get("flagged", 0)) for r in results)
-    return f"{created} created, {known} already known, {invalid} invalid, {flagged} flagged"
+    summary = f"{created} created, {known} already known, {invalid} invalid, {flagged} flagged"
+    return summary + (f", {erased} for erased customers (skipped)" if erased else "")
 
 
 def _orders_import(args: argparse.Namespace) -> int:

@@ -25,6 +25,7 @@ from bot.domain.model import (
 )
 from bot.domain.questions import Button, Question, QuestionBank, Vocabulary
 from bot.services import planner
+from bot.services.erasure import ErasureService
 from bot.services.interpret import (
     Ambiguous,
     Interpretation,
@@ -38,6 +39,9 @@ from bot.services.purchase_talk import PurchaseTalk, parse_pending
 from bot.services.transparency import profile_summary
 from bot.services.turn import BotMessage, Incoming, SessionState, Turn, TurnContext
 from bot.store.ports import UnitOfWorkFactory
+
+FORGET = "__forget__"
+"""`SessionState.pending` while the bot waits for "yes, delete everything"."""
 
 CONSENT = "__consent__"
 """`SessionState.pending` while the bot waits for a yes/no to profiling."""
@@ -77,10 +81,12 @@ class ConversationService:
         clock: Callable[[], datetime],
         linking: LinkingService | None = None,
         purchases: PurchaseTalk | None = None,
+        erasure: ErasureService | None = None,
     ) -> None:
         self._uow_factory = uow_factory
         self._linking = linking or LinkingService(uow_factory, bank, clock)
         self._purchases = purchases
+        self._erasure = erasure
         self._bank = bank
         self._vocabulary = vocabulary
         self._policy = policy
@@ -97,10 +103,33 @@ class ConversationService:
 
         A message that is just a link code ("482 913") redeems it, whatever was pending.
         """
+        if state.pending == FORGET:
+            return self._forget_reply(incoming, state)
         code = code_in(incoming.text)
         if code is not None:
             return self._linked(self._linking.redeem(incoming.identity, code), state)
         return self._run(incoming, state, self._reply)
+
+    def forget(self, incoming: Incoming, state: SessionState) -> Turn:
+        """ "Forget me": ask for confirmation first; nothing is erased yet."""
+        if self._erasure is None:
+            return Turn([BotMessage(self._msg("help"))], state)
+        buttons = (
+            Button(self._msg("forget_yes"), self._msg("forget_yes")),
+            Button(self._msg("forget_no"), self._msg("forget_no")),
+        )
+        message = BotMessage(self._msg("forget_confirm"), buttons)
+        return Turn([message], dataclasses.replace(state, pending=FORGET, clarify=None))
+
+    def _forget_reply(self, incoming: Incoming, state: SessionState) -> Turn:
+        """Erase on an explicit yes (outside any other unit of work); anything else cancels."""
+        if incoming.intent == "affirm" and _has_words(incoming.text) and self._erasure:
+            erased = self._erasure.erase(incoming.identity)
+            accounts = max(len(erased.identities), 1)
+            done = BotMessage(self._msg("forget_done", accounts=accounts))
+            return Turn([done], SessionState(greeted=True))
+        cancelled = BotMessage(self._msg("forget_cancelled"))
+        return Turn([cancelled], dataclasses.replace(state, pending=None, clarify=None))
 
     def link(self, incoming: Incoming, state: SessionState) -> Turn:
         """ "Link my accounts": a one-time code, or redeem the code the message carries."""

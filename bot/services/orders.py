@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, ValidationError, validator
 from bot.domain.errors import RapportError
 from bot.domain.model import Identity, Provenance
 from bot.domain.purchases import Order, OrderItem
+from bot.services.erasure import ErasureService
 from bot.services.patterns import PatternRules, department, unusual
 from bot.store.ports import UnitOfWork, UnitOfWorkFactory
 
@@ -109,6 +110,7 @@ class Ingested:
     order_id: str
     created: bool
     flagged: int
+    erased: bool = False
 
 
 class OrderService:
@@ -119,10 +121,12 @@ class OrderService:
         uow_factory: UnitOfWorkFactory,
         rules: PatternRules,
         clock: Callable[[], datetime],
+        erasure: ErasureService | None = None,
     ) -> None:
         self._uow_factory = uow_factory
         self._rules = rules
         self._clock = clock
+        self._erasure = erasure
 
     def ingest(self, order: Order, *, source: str) -> Ingested:
         """Store `order` unless its id is known (then nothing changes)."""
@@ -131,6 +135,9 @@ class OrderService:
             if uow.orders.exists(order_id=order.order_id):
                 return Ingested(order.order_id, created=False, flagged=0)
             identity = Identity(SHOP_CHANNEL, order.customer_id)
+            if self._erasure is not None and self._erasure.was_erased(uow, identity):
+                # The customer asked to be forgotten: never re-create them silently.
+                return Ingested(order.order_id, created=False, flagged=0, erased=True)
             person = uow.profiles.get_or_create(identity=identity, at=at)
             if not uow.orders.add(order=order, person_id=person.id, at=at, source=source):
                 return Ingested(order.order_id, created=False, flagged=0)

@@ -10,6 +10,7 @@ from bot.domain.model import utcnow
 from bot.domain.questions import QuestionBank, Vocabulary
 from bot.services.content import load_content
 from bot.services.conversation import ConversationService, ProfilingPolicy
+from bot.services.erasure import ErasureService, load_or_create_salt
 from bot.services.orders import OrderService
 from bot.services.patterns import load_rules
 from bot.services.purchase_talk import PurchaseTalk
@@ -38,6 +39,9 @@ def build_services(settings: Settings) -> Services:
         shop_name=settings.shop_name,
     )
     rules = load_rules(settings.content_dir / "purchase_rules.yml")
+    erasure = ErasureService(
+        uow_factory, load_or_create_salt(settings.var_dir / "erasure.salt"), utcnow
+    )
     conversation = ConversationService(
         uow_factory,
         bank,
@@ -45,8 +49,9 @@ def build_services(settings: Settings) -> Services:
         policy,
         clock=utcnow,
         purchases=PurchaseTalk(bank, vocabulary, rules),
+        erasure=erasure,
     )
-    orders = OrderService(uow_factory, rules, clock=utcnow)
+    orders = OrderService(uow_factory, rules, clock=utcnow, erasure=erasure)
     return Services(settings, uow_factory, bank, vocabulary, conversation, orders)
 
 

@@ -28,6 +28,7 @@ class _Data:
         self.attempts: list[tuple[Identity, datetime, bool]] = []
         self.audit: list[dict[str, Any]] = []
         self.purchases = OrderData()
+        self.tombstones: set[str] = set()
         self.next_id = 1
 
 
@@ -194,6 +195,19 @@ class MemoryLinkRepository:
         ]
 
 
+class MemoryTombstoneRepository:
+    """TombstoneRepository over the unit of work's copy of the data."""
+
+    def __init__(self, data: _Data) -> None:
+        self._data = data
+
+    def add(self, *, identity_hash: str, at: datetime) -> None:
+        self._data.tombstones.add(identity_hash)
+
+    def exists(self, *, identity_hash: str) -> bool:
+        return identity_hash in self._data.tombstones
+
+
 class MemoryUnitOfWork:
     """Works on a copy of the shared data; commit swaps it in (serialised by a lock)."""
 
@@ -202,6 +216,7 @@ class MemoryUnitOfWork:
     links: MemoryLinkRepository
     orders: MemoryOrderRepository
     tokens: MemoryTokenRepository
+    tombstones: MemoryTombstoneRepository
 
     def __init__(self, store: "MemoryStore") -> None:
         self._store = store
@@ -220,6 +235,7 @@ class MemoryUnitOfWork:
         self.links = MemoryLinkRepository(self._working)
         self.orders = MemoryOrderRepository(self._working.purchases)
         self.tokens = MemoryTokenRepository(self._working.purchases)
+        self.tombstones = MemoryTombstoneRepository(self._working)
 
     def __exit__(
         self,

@@ -156,6 +156,16 @@ class TokenRepository(Protocol):
         """The scope of a live token, or None."""
 
 
+class TombstoneRepository(Protocol):
+    """Salted hashes of erased identities (nothing else about them is kept)."""
+
+    def add(self, *, identity_hash: str, at: datetime) -> None:
+        """Record that an identity was erased (idempotent)."""
+
+    def exists(self, *, identity_hash: str) -> bool:
+        """Whether this identity was erased."""
+
+
 class UnitOfWork(Protocol):
     """One atomic piece of work on the store: commit or nothing."""
 
@@ -174,6 +184,10 @@ class UnitOfWork(Protocol):
     @property
     def tokens(self) -> TokenRepository:
         """API tokens bound to this unit of work."""
+
+    @property
+    def tombstones(self) -> TombstoneRepository:
+        """Erasure tombstones bound to this unit of work."""
 
     @property
     def receipts(self) -> ReceiptRepository:

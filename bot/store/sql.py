@@ -38,6 +38,7 @@ from bot.store.tables import (
     purchase_flags,
     question_states,
     reminder_candidates,
+    tombstones,
 )
 
 PURCHASE_TABLES = (purchase_flags, purchase_contexts, reminder_candidates, orders)
@@ -421,6 +422,23 @@ class SqlLinkRepository:
         ]
 
 
+class SqlTombstoneRepository:
+    """TombstoneRepository on one SQLAlchemy connection."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._conn = connection
+
+    def add(self, *, identity_hash: str, at: datetime) -> None:
+        if not self.exists(identity_hash=identity_hash):
+            self._conn.execute(insert(tombstones).values(identity_hash=identity_hash, erased_at=at))
+
+    def exists(self, *, identity_hash: str) -> bool:
+        found = self._conn.execute(
+            select(tombstones.c.identity_hash).where(tombstones.c.identity_hash == identity_hash)
+        ).first()
+        return found is not None
+
+
 class SqlUnitOfWork:
     """A transaction on the profile store; rolls back unless committed."""
 
@@ -429,6 +447,7 @@ class SqlUnitOfWork:
     links: SqlLinkRepository
     orders: SqlOrderRepository
     tokens: SqlTokenRepository
+    tombstones: SqlTombstoneRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -442,6 +461,7 @@ class SqlUnitOfWork:
         self.links = SqlLinkRepository(self._conn)
         self.orders = SqlOrderRepository(self._conn)
         self.tokens = SqlTokenRepository(self._conn)
+        self.tombstones = SqlTombstoneRepository(self._conn)
         return self
 
     def __exit__(

@@ -238,3 +238,10 @@ api_tokens = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("revoked_at", UtcDateTime(), nullable=True),
 )
+
+tombstones = Table(
+    "tombstones",
+    metadata,
+    Column("identity_hash", String(64), primary_key=True),
+    Column("erased_at", UtcDateTime(), nullable=False),
+)

@@ -161,7 +161,12 @@ def take_in(services: LazyServices, body: bytes) -> Response:
     return JSONResponse(
         {
             "results": [
-                {"order_id": r.order_id, "created": r.created, "flagged": r.flagged}
+                {
+                    "order_id": r.order_id,
+                    "created": r.created,
+                    "flagged": r.flagged,
+                    "erased": r.erased,
+                }
                 for r in results
             ]
         },

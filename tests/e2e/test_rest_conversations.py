@@ -242,3 +242,21 @@ def test_linking_two_senders_means_no_question_is_asked_twice(stack: Stack) -> N
         len([p for p in stack.export() if p["identities"][0]["external_id"] in (first, second)])
         == 2
     )
+
+
+def test_forget_me_erases_the_person_after_a_clear_yes(stack: Stack) -> None:
+    me = shopper()
+    stack.texts(me, "hi")
+    stack.texts(me, "Yes, go ahead")
+    stack.texts(me, "email please")
+    confirm = stack.texts(me, "forget me")
+    assert confirm[0].startswith("I can delete everything I know about you")
+    assert person_of(stack, me)["attributes"] != {}
+    done = stack.texts(me, "Yes, delete everything")
+    assert done[0].startswith("Done: everything I knew about you is deleted")
+    people = [
+        p for p in stack.export() if {"channel": "rest", "external_id": me} in p["identities"]
+    ]
+    assert people == []
+    again = stack.texts(me, "hello")  # a stranger again: nothing remembered, consent asked anew
+    assert len(again) == 1 and "may I ask you a couple of quick questions" in again[0]

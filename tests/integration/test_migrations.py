@@ -13,6 +13,7 @@ from bot.store.sql import make_engine
 from bot.store.tables import metadata
 
 TABLES = {
+    "tombstones",
     "orders",
     "order_items",
     "purchase_flags",
