@@ -79,14 +79,15 @@ def is_signed_by_slack(
     """True when `body` carries a valid Slack signature made in the last 5 minutes.
 
     `headers` needs `X-Slack-Request-Timestamp` and `X-Slack-Signature` (any case).
-    A missing secret, a malformed timestamp or a body that is not UTF-8 is refused.
+    A missing secret, a malformed timestamp, a non-ASCII signature (`hmac.compare_digest`
+    raises on one) or a body that is not UTF-8 is refused.
     """
     lowered = {key.lower(): value for key, value in headers.items()}
     timestamp = lowered.get("x-slack-request-timestamp")
     signature = lowered.get("x-slack-signature")
     if not signing_secret.strip() or not timestamp or not signature:
         return False
-    if not _DIGITS.match(timestamp):
+    if not _DIGITS.match(timestamp) or not signature.isascii():
         return False
     verifier = SignatureVerifier(signing_secret, clock=_InjectedClock(now))
     try:

@@ -12,6 +12,12 @@ _SPACES = re.compile(r"\s+")
 _EDGE_PUNCTUATION = " \t\n.,;:!?\"'()[]{}"
 
 
+def without_accents(text: str) -> str:
+    """ "arrête" -> "arrete"."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def normalize_phrase(text: str) -> str:
     """Lower-case, NFKC-fold and collapse white space, for vocabulary lookups."""
     folded = unicodedata.normalize("NFKC", text).casefold()
@@ -108,6 +114,13 @@ class QuestionBank:
     questions: tuple[Question, ...]
     messages: dict[str, str]
     policy_version: str
+    opt_out_words: frozenset[str] = frozenset()
+
+    def is_opt_out(self, text: str) -> bool:
+        """Whether `text` is one of the shop's always-stop words ("stop", "arrête", ...)."""
+        return normalize_phrase(text) in self.opt_out_words or (
+            without_accents(normalize_phrase(text)) in self.opt_out_words
+        )
 
     def get(self, question_id: str) -> Question:
         for question in self.questions:

@@ -15,6 +15,7 @@ from bot.domain.questions import (
     QuestionBank,
     Vocabulary,
     normalize_phrase,
+    without_accents,
 )
 
 
@@ -74,10 +75,13 @@ def parse_question_bank(raw: dict[str, Any], vocabulary: Vocabulary) -> Question
     if len(ids) != len(set(ids)):
         raise ContentError("question ids must be unique")
     messages = {str(k): str(v) for k, v in (raw.get("messages") or {}).items()}
+    words = {normalize_phrase(str(w)) for w in raw.get("opt_out_words") or ()}
+    words |= {without_accents(w) for w in words}
     return QuestionBank(
         questions=tuple(questions),
         messages=messages,
         policy_version=str(raw.get("policy_version", "unversioned")),
+        opt_out_words=frozenset(words),
     )
 
 

@@ -96,6 +96,8 @@ class ConversationService:
 
     def welcome(self, incoming: Incoming, state: SessionState) -> Turn:
         """Greet; say what is known to a returning shopper; then ask consent or a question."""
+        if self._bank.is_opt_out(incoming.text):
+            return self.opt_out(incoming, state)
         return self._run(incoming, state, self._welcome)
 
     def reply(self, incoming: Incoming, state: SessionState) -> Turn:
@@ -103,6 +105,8 @@ class ConversationService:
 
         A message that is just a link code ("482 913") redeems it, whatever was pending.
         """
+        if self._bank.is_opt_out(incoming.text):
+            return self.opt_out(incoming, state)
         if state.pending == FORGET:
             return self._forget_reply(incoming, state)
         code = code_in(incoming.text)

@@ -314,3 +314,13 @@ def test_what_do_you_know_lists_values_sources_and_consent(chat: Chat) -> None:
     assert "- profiling: granted (23 Nov 2026)" in summary
     assert turn.messages[1].text.startswith("If something is wrong, just tell me")
     assert turn.messages[-1].text.startswith("What brings you to us?")  # pending, asked again
+
+
+@pytest.mark.parametrize("word", ["stopp", "Arrête !", "arrete", "STOP.", "unsubscribe"])
+def test_opt_out_words_stop_profiling_whatever_nlu_thought(chat: Chat, word: str) -> None:
+    consented(chat)
+    said = chat.say("nlu_fallback", word)
+    assert said[0].startswith("Done: I've stopped asking questions")
+    consent = chat.person().consent(PROFILING)
+    assert consent is not None and consent.status is ConsentStatus.WITHDRAWN
+    assert chat.state.pending is None
