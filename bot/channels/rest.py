@@ -9,6 +9,7 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
 from sanic import Blueprint
 from sanic.exceptions import InvalidUsage as BadRequest
+from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 
 from bot.channels.customer import attach_if_vouched
@@ -19,9 +20,12 @@ from bot.domain.model import Identity
 logger = logging.getLogger(__name__)
 
 MAX_SENDER_CHARS = 128
+MAX_BODY_BYTES = 64 * 1024
 
 
 def _body(request: Request) -> dict[str, Any]:
+    if len(request.body or b"") > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"the body must be at most {MAX_BODY_BYTES} bytes")
     try:
         body = request.json
     except Exception as exc:  # sanic raises its own error type on malformed JSON

@@ -30,6 +30,7 @@ from bot.domain.model import Identity
 logger = logging.getLogger(__name__)
 
 _SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
+MAX_PACKET_BYTES = 64 * 1024
 WELCOME_TEXT = "/greet"
 """What `rapport_start` feeds Rasa: built here, never taken from the browser."""
 
@@ -50,7 +51,10 @@ class GuardedSocketIOInput(SocketIOInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         apply_platform_fixes()
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
+        # 64 KiB per Socket.IO packet: far above a 2,000-character message.
+        sio = AsyncServer(
+            async_mode="sanic", cors_allowed_origins=[], max_http_buffer_size=MAX_PACKET_BYTES
+        )
         bp = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
         shopper_message = guarded(on_new_message)

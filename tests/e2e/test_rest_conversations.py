@@ -260,3 +260,9 @@ def test_forget_me_erases_the_person_after_a_clear_yes(stack: Stack) -> None:
     assert people == []
     again = stack.texts(me, "hello")  # a stranger again: nothing remembered, consent asked anew
     assert len(again) == 1 and "may I ask you a couple of quick questions" in again[0]
+
+
+def test_an_oversized_rest_body_is_413(stack: Stack) -> None:
+    body = json.dumps({"sender": shopper(), "message": "x" * (70 * 1024)}).encode()
+    status, _ = http_json("POST", f"{stack.rasa_url}/webhooks/rest/webhook", raw=body)
+    assert status == 413
