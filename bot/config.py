@@ -46,6 +46,8 @@ class Settings:
         slack_signing_secret: Slack app signing secret, for request signatures.
         slack_base_url: Slack Web API base URL (tests point it at a local fake).
         shop_secret: key of the HMAC a shop signs logged-in customer ids with.
+        rest_token: bearer token the REST webhook requires (open when empty, outside production).
+        production: `RAPPORT_ENV=production`: the REST webhook is off unless rest_token is set.
     """
 
     database_url: str = ""
@@ -65,6 +67,8 @@ class Settings:
     slack_signing_secret: str = ""
     slack_base_url: str = "https://slack.com/api/"
     shop_secret: str = ""
+    rest_token: str = ""
+    production: bool = False
 
     @property
     def resolved_database_url(self) -> str:
@@ -93,4 +97,6 @@ def load_settings() -> Settings:
         slack_signing_secret=_env("SLACK_SIGNING_SECRET", ""),
         slack_base_url=_env("SLACK_BASE_URL", "https://slack.com/api/"),
         shop_secret=_env("RAPPORT_SHOP_SECRET", ""),
+        rest_token=_env("RAPPORT_REST_TOKEN", ""),
+        production=_env("RAPPORT_ENV", "development").lower() == "production",
     )

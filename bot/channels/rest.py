@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
+from collections.abc import Mapping
 from typing import Any, Awaitable, Callable
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
 from sanic import Blueprint
 from sanic.exceptions import InvalidUsage as BadRequest
-from sanic.exceptions import PayloadTooLarge
+from sanic.exceptions import NotFound, PayloadTooLarge, Unauthorized
 from sanic.request import Request
 
 from bot.channels.customer import attach_if_vouched
 from bot.channels.guard import guarded
 from bot.channels.platform import apply_platform_fixes
+from bot.config import Settings, load_settings
 from bot.domain.model import Identity
 
 logger = logging.getLogger(__name__)
@@ -40,6 +43,20 @@ def _surrogate(char: str) -> bool:
     return 0xD800 <= ord(char) <= 0xDFFF
 
 
+def authorize(headers: Mapping[str, str], settings: Settings) -> None:
+    """Raise 401/404 unless the caller may use the REST webhook."""
+    if not settings.rest_token:
+        if settings.production:
+            raise NotFound("the REST channel is off in production")
+        return
+    given = headers.get("authorization", "")
+    expected = f"Bearer {settings.rest_token}"
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise Unauthorized(  # type: ignore[no-untyped-call]
+            "a valid bearer token is required", scheme="Bearer", realm="rapport"
+        )
+
+
 class GuardedRestInput(RestInput):
     """`POST /webhooks/rest/webhook {"sender": ..., "message": ...}`.
 
@@ -52,6 +69,7 @@ class GuardedRestInput(RestInput):
         return "rest"
 
     async def _extract_sender(self, req: Request) -> str | None:
+        authorize(req.headers, load_settings())  # the first thing RestInput.receive calls
         sender = _body(req).get("sender")
         if not isinstance(sender, str) or not sender.strip():
             raise BadRequest("`sender` is required: a non-empty string")

@@ -2,7 +2,9 @@
 
 Runs Starlette under uvicorn in a background thread. `chat.postMessage` and
 `auth.test` answer with Slack-shaped JSON; any other method answers
-`{"ok": false, "error": "unknown_method"}`. slack_sdk sends JSON bodies for
+`{"ok": false, "error": "unknown_method"}`. The next `chat.postMessage` calls can be
+made to fail (`fail_next_posts`: `{"ok": false, "error": ...}`) or be rate limited
+(`rate_limit_next_posts`: HTTP 429 with `Retry-After`). slack_sdk sends JSON bodies for
 methods with blocks and form bodies for others: both are parsed, and a `blocks`
 form field (a JSON string) is decoded, so assertions see the same shape.
 """
@@ -40,6 +42,8 @@ class Call:
     """The `ts` the fake gave a posted message (what a button click refers to)."""
     at: float = field(default_factory=time.monotonic)
     """`time.monotonic()` when the call arrived."""
+    status: int = 200
+    """The HTTP status the fake answered with."""
 
     @property
     def channel(self) -> str | None:
@@ -91,6 +95,8 @@ class FakeSlackApi:
         self._calls: list[Call] = []
         self._changed = threading.Condition()
         self._ts = itertools.count(1)
+        self._failures: list[tuple[int, str | int]] = []
+        """Pending outcomes for the next chat.postMessage calls: (200, error) or (429, seconds)."""
         self._socket = socket.socket()
         self._socket.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
@@ -148,18 +154,45 @@ class FakeSlackApi:
             raise AssertionError(f"expected {count} posts in {timeout}s, got {posts}")
         return self.posts(channel)
 
+    # --- failures -----------------------------------------------------------------------
+
+    def fail_next_posts(self, count: int, error: str = "channel_not_found") -> None:
+        """Answer the next `count` chat.postMessage calls with `{"ok": false, "error": error}`."""
+        with self._changed:
+            self._failures.extend([(200, error)] * count)
+
+    def rate_limit_next_posts(self, count: int, retry_after: int = 1) -> None:
+        """Answer the next `count` chat.postMessage calls with HTTP 429 and `Retry-After`."""
+        with self._changed:
+            self._failures.extend([(429, retry_after)] * count)
+
+    def _take_failure(self, method: str) -> tuple[int, str | int] | None:
+        with self._changed:
+            if method != "chat.postMessage" or not self._failures:
+                return None
+            return self._failures.pop(0)
+
     # --- the API ------------------------------------------------------------------------
 
     async def _endpoint(self, request: Request) -> JSONResponse:
         method = request.path_params["method"]
         params = await _params(request)
         token = _token(request)
-        answer = self._answer(method, params, token)
-        call = Call(method=method, params=params, token=token, ts=answer.get("ts"))
+        failure = self._take_failure(method) if token == self.token else None
+        status = 200
+        headers: dict[str, str] = {}
+        if failure is None:
+            answer = self._answer(method, params, token)
+        elif failure[0] == 429:
+            status, headers = 429, {"Retry-After": str(failure[1])}
+            answer = {"ok": False, "error": "ratelimited"}
+        else:
+            answer = {"ok": False, "error": str(failure[1])}
+        call = Call(method=method, params=params, token=token, ts=answer.get("ts"), status=status)
         with self._changed:
             self._calls.append(call)
             self._changed.notify_all()
-        return JSONResponse(answer)
+        return JSONResponse(answer, status_code=status, headers=headers)
 
     def _answer(self, method: str, params: dict[str, Any], token: str | None) -> dict[str, Any]:
         if token != self.token:

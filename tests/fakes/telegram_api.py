@@ -3,7 +3,8 @@
 It answers `getMe`, `sendMessage`, `answerCallbackQuery`, `setWebhook` and
 `deleteWebhook` at `/bot<token>/<method>` with Telegram-shaped JSON, records every
 call (method, parameters as sent, monotonic time, status) and can answer the next
-sendMessage calls with 429 `retry_after`. Point PTB at it with
+sendMessage calls with 429 `retry_after` (`fail_next_sends`) or with another error,
+e.g. 403 "bot was blocked by the user" (`reject_next_sends`). Point PTB at it with
 `Bot(token, base_url=f"{fake.url}/bot")`. Starlette + uvicorn in a background thread.
 
 Also here: builders of webhook updates in the shapes Telegram documents
@@ -81,6 +82,7 @@ class FakeTelegramApi:
         self._calls: list[ApiCall] = []
         self._fail_sends = 0
         self._retry_after = 1
+        self._rejections: list[tuple[int, str]] = []
         self._message_ids = itertools.count(1)
         self._sock = socket.socket()
         self._sock.bind(("127.0.0.1", 0))
@@ -124,11 +126,28 @@ class FakeTelegramApi:
         with self._lock:
             self._fail_sends, self._retry_after = count, retry_after
 
+    def reject_next_sends(
+        self,
+        count: int,
+        code: int = 403,
+        description: str = "Forbidden: bot was blocked by the user",
+    ) -> None:
+        """Answer the next `count` sendMessage calls with error `code` (not a rate limit)."""
+        with self._lock:
+            self._rejections.extend([(code, description)] * count)
+
+    def _take_rejection(self) -> tuple[int, str] | None:
+        with self._lock:
+            return self._rejections.pop(0) if self._rejections else None
+
     async def _handle(self, request: Request) -> JSONResponse:
         method = request.path_params["method"]
         params = await self._params(request)
         if request.path_params["token"] != self.token:
             return self._record(method, params, _error(401, "Unauthorized"))
+        rejection = self._take_rejection() if method == "sendMessage" else None
+        if rejection is not None:
+            return self._record(method, params, _error(*rejection))
         if method == "sendMessage" and self._take_failure():
             answer = _error(
                 429,
