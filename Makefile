@@ -15,7 +15,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install nlu train db vendor browser run test test-unit test-nlu lint typecheck validate bench clean
+.PHONY: help install nlu train db vendor browser run test test-unit test-nlu fuzz lint typecheck validate bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -70,6 +70,9 @@ test-unit: install ## unit tests only (no Rasa server, no model)
 
 test-nlu: train ## held-out NLU evaluation (writes docs/nlu-report.md)
 	$(BIN)/pytest tests/nlu
+
+fuzz: train vendor ## property-based fuzzing of every endpoint, 2000 examples each (long)
+	RAPPORT_FUZZ_EXAMPLES=2000 $(BIN)/pytest tests/fuzz -q
 
 validate: install ## rasa data validate
 	$(BIN)/rasa data validate --fail-on-warnings

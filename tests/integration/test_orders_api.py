@@ -151,7 +151,9 @@ def test_a_valid_order_is_created_and_stored(
     reply = client.post(URL, json=order(), headers=headers)
 
     assert reply.status_code == 201
-    assert reply.json() == {"results": [{"order_id": "o-1", "created": True, "flagged": 0}]}
+    assert reply.json() == {
+        "results": [{"order_id": "o-1", "created": True, "flagged": 0, "erased": False}]
+    }
     assert stored(store, "o-1")
 
 
@@ -164,7 +166,9 @@ def test_sending_an_order_again_changes_nothing(
     again = client.post(URL, json=order(items=[item(name="Changed")]), headers=headers)
 
     assert again.status_code == 200
-    assert again.json() == {"results": [{"order_id": "o-1", "created": False, "flagged": 0}]}
+    assert again.json() == {
+        "results": [{"order_id": "o-1", "created": False, "flagged": 0, "erased": False}]
+    }
     assert export(store) == before
     with store.engine.connect() as conn:
         names = conn.execute(select(order_items.c.name)).scalars().all()
@@ -352,7 +356,9 @@ def test_a_dress_after_six_menswear_items_is_flagged(
     )
     reply = client.post(URL, json=dress, headers=headers)
 
-    assert reply.json() == {"results": [{"order_id": "o-4", "created": True, "flagged": 1}]}
+    assert reply.json() == {
+        "results": [{"order_id": "o-4", "created": True, "flagged": 1, "erased": False}]
+    }
     (flag,) = flags(store, "c-1")
     assert (flag.order_id, flag.item_name) == ("o-4", "Wrap Dress")
     assert flag.department == "apparel/womenswear"
