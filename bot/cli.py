@@ -48,7 +48,11 @@ def _profiles_export(args: argparse.Namespace) -> int:
     if args.format != "jsonl":
         print(f"unsupported format {args.format!r}", file=sys.stderr)
         return 2
-    for document in export_people(_uow_factory()):
+    if args.include_sensitive and not (args.reason or "").strip():
+        print("--include-sensitive needs --reason (it is recorded)", file=sys.stderr)
+        return 2
+    reason = args.reason.strip() if args.include_sensitive else None
+    for document in export_people(_uow_factory(), include_sensitive_reason=reason):
         sys.stdout.write(json.dumps(document, ensure_ascii=False, sort_keys=True) + "\n")
     return 0
 
@@ -214,6 +218,12 @@ def parser() -> argparse.ArgumentParser:
     sub = profiles.add_subparsers(dest="sub", required=True)
     export = sub.add_parser("export", help="one JSON object per person")
     export.add_argument("--format", default="jsonl", choices=["jsonl"])
+    export.add_argument(
+        "--include-sensitive",
+        action="store_true",
+        help="include health-adjacent values (e.g. stress_relief); needs --reason",
+    )
+    export.add_argument("--reason", help="why sensitive values are exported (audited)")
     export.set_defaults(func=_profiles_export)
     show = sub.add_parser("show", help="one person, by id or channel:external_id")
     show.add_argument("reference")

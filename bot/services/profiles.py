@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Iterator
 
 from bot.domain.errors import InvalidReference, PersonNotFound
@@ -108,16 +108,54 @@ def person_document(
     }
 
 
-def export_people(uow_factory: UnitOfWorkFactory) -> Iterator[dict[str, Any]]:
-    """Every person as an export document, oldest first."""
+SENSITIVE = {"motivations": frozenset({"stress_relief"})}
+"""Health-adjacent values: left out of exports unless included with a recorded reason."""
+
+
+def _withhold(value: Any, sensitive: frozenset[str]) -> tuple[Any, int]:
+    if not isinstance(value, dict) or not isinstance(value.get("selected"), list):
+        return value, 0
+    kept = [v for v in value["selected"] if v not in sensitive]
+    withheld = len(value["selected"]) - len(kept)
+    if not withheld:
+        return value, 0
+    return {**value, "selected": kept, "withheld_sensitive": withheld}, withheld
+
+
+def without_sensitive(document: dict[str, Any]) -> dict[str, Any]:
+    """The document with health-adjacent values replaced by a count of what was withheld."""
+    for attribute, sensitive in SENSITIVE.items():
+        records = [document["attributes"].get(attribute), *document["history"].get(attribute, [])]
+        for record in records:
+            if record is not None:
+                record["value"], _ = _withhold(record["value"], sensitive)
+    return document
+
+
+def export_people(
+    uow_factory: UnitOfWorkFactory,
+    *,
+    include_sensitive_reason: str | None = None,
+    at: datetime | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Every person as an export document, oldest first.
+
+    Health-adjacent values (e.g. the motivation `stress_relief`) are withheld unless
+    `include_sensitive_reason` is given; that reason is recorded in the audit trail.
+    """
     with uow_factory() as uow:
         ids = uow.profiles.list_ids()
+        if include_sensitive_reason:
+            details = {"reason": include_sensitive_reason[:500], "people": len(ids)}
+            when = at or datetime.now(timezone.utc)
+            uow.links.add_audit(kind="sensitive_export", person_id="*", details=details, at=when)
+            uow.commit()
     for person_id in ids:
         with uow_factory() as uow:
             person = uow.profiles.get(person_id=person_id)
             document = _load(uow, person) if person is not None else None
         if document is not None:
-            yield document
+            yield document if include_sensitive_reason else without_sensitive(document)
 
 
 def parse_reference(reference: str) -> tuple[str | None, Identity | None]:

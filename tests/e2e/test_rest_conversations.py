@@ -82,7 +82,19 @@ def test_full_profiling_conversation_then_a_returning_session(stack: Stack) -> N
     attributes = person["attributes"]
     assert attributes["contact_channels"]["value"] == {"selected": ["sms"], "excluded": ["email"]}
     assert attributes["contact_frequency"]["value"] == "weekly"
-    assert attributes["motivations"]["value"] == {"selected": ["stress_relief", "mental_training"]}
+    # Health-adjacent values are withheld from exports unless included with a reason.
+    assert attributes["motivations"]["value"] == {
+        "selected": ["mental_training"],
+        "withheld_sensitive": 1,
+    }
+    with_reason = stack.rapport(
+        "profiles", "export", "--include-sensitive", "--reason", "shopper's access request"
+    )
+    full = [json.loads(line) for line in with_reason.splitlines()]
+    [mine] = [p for p in full if {"channel": "rest", "external_id": me} in p["identities"]]
+    assert mine["attributes"]["motivations"]["value"] == {
+        "selected": ["stress_relief", "mental_training"]
+    }
     assert all(a["provenance"] == "stated" and a["channel"] == "rest" for a in attributes.values())
     assert [h["value"] for h in person["history"]["contact_frequency"]] == ["daily", "weekly"]
     assert person["consents"]["current"]["profiling"]["status"] == "granted"

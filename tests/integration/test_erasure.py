@@ -94,3 +94,32 @@ def test_anything_but_a_clear_yes_cancels(
         assert kept.messages[0].text == "Okay, nothing was deleted."
         assert kept.state.pending is None
     assert len(list(export_people(uow_factory))) == 1
+
+
+def test_sensitive_values_are_withheld_unless_a_reason_is_recorded(
+    uow_factory: UnitOfWorkFactory, clock: Clock
+) -> None:
+    from bot.domain.model import AttributeValue, Provenance
+
+    with uow_factory() as uow:
+        person = uow.profiles.get_or_create(identity=WEB, at=clock())
+        value = {"selected": ["stress_relief", "lifestyle"]}
+        uow.profiles.add_value(
+            person_id=person.id,
+            value=AttributeValue(
+                "motivations", value, Provenance.STATED, 1.0, "rest", "m", clock()
+            ),
+        )
+        uow.commit()
+    [plain] = list(export_people(uow_factory))
+    assert plain["attributes"]["motivations"]["value"] == {
+        "selected": ["lifestyle"],
+        "withheld_sensitive": 1,
+    }
+    assert plain["history"]["motivations"][0]["value"]["selected"] == ["lifestyle"]
+    [full] = list(export_people(uow_factory, include_sensitive_reason="access request #12"))
+    assert full["attributes"]["motivations"]["value"] == value
+    with uow_factory() as uow:
+        [audit] = uow.links.audit_for(person_id="*")
+    assert audit["kind"] == "sensitive_export"
+    assert audit["details"] == {"reason": "access request #12", "people": 1}

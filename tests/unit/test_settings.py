@@ -31,3 +31,9 @@ def test_a_non_numeric_budget_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("RAPPORT_QUESTIONS_PER_SESSION", "three")
     with pytest.raises(ValueError, match="RAPPORT_QUESTIONS_PER_SESSION must be a whole number"):
         load_settings()
+
+
+def test_sensitive_export_needs_a_reason() -> None:
+    from bot.cli import main
+
+    assert main(["profiles", "export", "--include-sensitive"]) == 2
