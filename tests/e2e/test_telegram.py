@@ -283,3 +283,23 @@ def test_link_telegram_and_web_then_no_question_is_asked_twice(
     assert person is not None
     assert {"channel": "rest", "external_id": web} in person["identities"]
     assert person["questions"]["contact_channels"]["status"] == "answered"
+
+
+def test_rights_on_telegram_what_you_know_then_forget_me(
+    stack: Stack, fake: FakeTelegramApi
+) -> None:
+    user = shopper()
+    turn(stack, fake, user, text_update(user, "/start"), CONSENT)
+    turn(stack, fake, user, callback_update(user, "Yes, go ahead"), "How would you like")
+    turn(stack, fake, user, text_update(user, "text me, email is too much"), "How often")
+    known = turn(
+        stack, fake, user, text_update(user, "what do you know about me?"), "Here's everything"
+    )
+    summary = next(t for t in known if t.startswith("Here's everything"))
+    assert "SMS, not email (you told me on Telegram" in summary
+    turn(stack, fake, user, text_update(user, "forget me"), "I can delete everything")
+    done = turn(
+        stack, fake, user, callback_update(user, "Yes, delete everything"), "Done: everything"
+    )
+    assert done[-1].startswith("Done: everything I knew about you is deleted")
+    assert person_of(stack, user) is None
