@@ -16,7 +16,6 @@ import hmac
 import logging
 from typing import Any
 
-from bot.config import load_settings
 from bot.domain.model import Identity, utcnow
 from bot.services.linking import LinkingService
 from bot.services.orders import SHOP_CHANNEL
@@ -58,9 +57,9 @@ def verified_customer(metadata: Any, secret: str) -> str | None:
     return customer_id
 
 
-async def attach_if_vouched(identity: Identity, metadata: Any) -> bool:
+async def attach_if_vouched(identity: Identity, metadata: Any, secret: str) -> bool:
     """Join `identity` to `shop:<id>` when the metadata carries a valid signature."""
-    customer_id = verified_customer(metadata, load_settings().shop_secret)
+    customer_id = verified_customer(metadata, secret)
     if customer_id is None:
         return False
     services = get_services()

@@ -69,7 +69,7 @@ class GuardedRestInput(RestInput):
         return "rest"
 
     async def _extract_sender(self, req: Request) -> str | None:
-        authorize(req.headers, load_settings())  # the first thing RestInput.receive calls
+        authorize(req.headers, self._settings)  # the first thing RestInput.receive calls
         sender = _body(req).get("sender")
         if not isinstance(sender, str) or not sender.strip():
             raise BadRequest("`sender` is required: a non-empty string")
@@ -93,9 +93,12 @@ class GuardedRestInput(RestInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         apply_platform_fixes()
 
+        self._settings = load_settings()  # read once, when Rasa builds the channel
+        secret = self._settings.shop_secret
+
         async def with_customer(message: UserMessage) -> Any:
             identity = Identity(self.name(), message.sender_id)
-            await attach_if_vouched(identity, message.metadata)
+            await attach_if_vouched(identity, message.metadata, secret)
             return await on_new_message(message)
 
         shopper_message = guarded(with_customer)

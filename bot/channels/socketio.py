@@ -25,6 +25,7 @@ from socketio import AsyncServer
 from bot.channels.customer import attach_if_vouched
 from bot.channels.guard import guarded
 from bot.channels.platform import apply_platform_fixes
+from bot.config import load_settings
 from bot.domain.model import Identity
 
 logger = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ class GuardedSocketIOInput(SocketIOInput):
         bp = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
         shopper_message = guarded(on_new_message)
+        secret = load_settings().shop_secret
         namespace = self.namespace
 
         @bp.route("/", methods=["GET"])
@@ -77,7 +79,7 @@ class GuardedSocketIOInput(SocketIOInput):
             await sio.enter_room(sid, session_id, namespace=namespace)
             if isinstance(data, dict) and "customer" in data:
                 identity = Identity(self.name(), session_id)
-                await attach_if_vouched(identity, {"customer": data.get("customer")})
+                await attach_if_vouched(identity, {"customer": data.get("customer")}, secret)
             await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
 
         def _message(sid: str, data: Any, text: Any) -> UserMessage | None:

@@ -29,7 +29,6 @@ _POSTFIX_CUES = re.compile(
 )
 _CLAUSE_BREAKS = re.compile(r"[,;.!?\n]|\bbut\b|\bthough\b|\bhowever\b")
 _ALL_WORDS = re.compile(r"\b(both|all of them|all of those|all three|all)\b")
-_LEADING_CORRECTION = re.compile(r"^\s*(no|nope|nah|actually|sorry|i meant|oops)\b[\s,.:;!-]*")
 
 
 @dataclass(frozen=True)
@@ -215,8 +214,3 @@ def resolve_clarification(
     if isinstance(fresh, Understood) and isinstance(fresh.value, dict):
         excluded = list(dict.fromkeys([*excluded, *fresh.value.get("excluded", [])]))
     return _multi_value(question, selected, excluded)
-
-
-def strip_correction_cue(text: str) -> str:
-    """ "no, weekly" -> "weekly": drop the leading cue of a correction."""
-    return _LEADING_CORRECTION.sub("", text, count=1)
