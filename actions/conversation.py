@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.session import emit, incoming_of, state_of
 from bot.services.conversation import ConversationService
+from bot.services.rasa_api import forget_conversations_later
 from bot.services.runtime import get_services
 from bot.services.turn import Incoming, SessionState, Turn
 
@@ -22,8 +23,15 @@ async def _run(
 ) -> list[EventType]:
     service = get_services().conversation
     incoming, state = incoming_of(tracker), state_of(tracker)
+    if service.withdraws(incoming.text):
+        # "stop texting me" withdraws consent whatever NLU or the rules made of it.
+        use_case = ConversationService.opt_out
     # The store is synchronous: keep it off the action server's event loop.
     turn = await asyncio.to_thread(use_case, service, incoming, state)
+    if turn.erased:
+        # "Forget me": the chats of every linked account go too, once this action has
+        # returned (Rasa holds this conversation's lock until then).
+        forget_conversations_later(get_services().settings, turn.erased)
     return emit(turn, dispatcher, tracker)
 
 
@@ -109,3 +117,27 @@ class ActionForgetMe(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         return await _run(ConversationService.forget, dispatcher, tracker)
+
+
+class ActionChangeValue(Action):
+    """ "That's wrong" / "change my ...": corrects a stored answer, history kept."""
+
+    def name(self) -> str:
+        return "action_change_value"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        return await _run(ConversationService.change, dispatcher, tracker)
+
+
+class ActionExportData(Action):
+    """ "Export my data": JSON inline when small, else a one-time download link."""
+
+    def name(self) -> str:
+        return "action_export_data"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        return await _run(ConversationService.export, dispatcher, tracker)

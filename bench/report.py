@@ -14,8 +14,9 @@ HOW_TO_READ = """\
   turn and the tracker-store save. For Rapport that includes its custom action (an HTTP
   call to the action server) and the profile write to the SQLite store; its Rasa server
   also saves trackers in SQLite (SQL tracker store), while the starter bot keeps them in
-  memory (its default). **Profiling turns** are Rapport's three answer turns
-  ("text me, email is too much", "weekly", "stress and focus"): custom action + DB write.
+  memory (its default). **Profiling turns** are Rapport's four answer turns
+  ("text me, email is too much", "no thanks" to marketing by SMS, "weekly", "stress and
+  focus"): custom action + DB write.
 - **Baseline**: Rasa's own starter bot (`rasa init --no-prompt`, default pipeline and
   policies: DIET, ResponseSelector, Memoization, Rule, UnexpecTED and TED), talking its
   own five-turn conversation ("hi", "I am feeling great", "bye", "are you a bot?",

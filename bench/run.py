@@ -38,8 +38,15 @@ VAR = ROOT / "var" / "bench"
 
 RAPPORT_SCRIPT = Script(
     bot="rapport",
-    messages=("hi", "Yes, go ahead", "text me, email is too much", "weekly", "stress and focus"),
-    profiling=frozenset({2, 3, 4}),
+    messages=(
+        "hi",
+        "Yes, go ahead",
+        "text me, email is too much",
+        "no thanks",
+        "weekly",
+        "stress and focus",
+    ),
+    profiling=frozenset({2, 3, 4, 5}),
 )
 SCRIPTS = {"rapport": RAPPORT_SCRIPT, "starter": STARTER_SCRIPT}
 

@@ -45,6 +45,20 @@ class QuestionStatus(str, enum.Enum):
 PROFILING = "profiling"
 """The consent purpose that covers asking profiling questions and storing answers."""
 
+REMINDERS = "reminders"
+"""The consent purpose for reminders the shopper asked for (e.g. before an occasion)."""
+
+MARKETING_BY_CHANNEL = {
+    "email": "email_marketing",
+    "sms": "sms_marketing",
+    "push": "push_marketing",
+    "whatsapp": "whatsapp_marketing",
+}
+"""Contact channels that carry marketing, and the consent purpose of each."""
+
+PURPOSES = (PROFILING, *MARKETING_BY_CHANNEL.values(), REMINDERS)
+"""Every consent purpose the ledger knows."""
+
 
 @dataclass(frozen=True)
 class Identity:
@@ -89,7 +103,13 @@ class AttributeValue:
 
 @dataclass(frozen=True)
 class ConsentRecord:
-    """One entry of the consent ledger (never rewritten)."""
+    """One entry of the consent ledger (never rewritten).
+
+    Attributes:
+        wording_hash: SHA-256 of the exact text the shopper was shown when they
+            answered (the request for a grant or denial, the confirmation of a
+            withdrawal); the text itself is kept once per hash in the store.
+    """
 
     purpose: str
     status: ConsentStatus
@@ -97,6 +117,7 @@ class ConsentRecord:
     channel: str
     message_ref: str | None
     created_at: datetime
+    wording_hash: str | None = None
     id: int | None = None
 
 
@@ -142,6 +163,11 @@ class Person:
         if not matching:
             return None
         return max(matching, key=lambda c: (c.created_at, c.id or 0))
+
+    def has_consent(self, purpose: str) -> bool:
+        """Whether `purpose` is currently granted."""
+        current = self.consent(purpose)
+        return current is not None and current.status is ConsentStatus.GRANTED
 
     def record_value(self, value: AttributeValue) -> None:
         """Append `value`; the current value of the same attribute becomes superseded."""

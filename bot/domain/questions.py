@@ -20,8 +20,17 @@ def without_accents(text: str) -> str:
 
 def normalize_phrase(text: str) -> str:
     """Lower-case, NFKC-fold and collapse white space, for vocabulary lookups."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
+    folded = unicodedata.normalize("NFKC", text).casefold().replace("\u2019", "'")
     return _SPACES.sub(" ", folded).strip(_EDGE_PUNCTUATION)
+
+
+def _contains_phrase(text: str, phrase: str) -> bool:
+    """Whether `phrase` occurs in `text` as whole words (both already normalised)."""
+    return re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text) is not None
+
+
+EVERYTHING = "*"
+"""What a bare "stop" withdraws: every purpose (see `QuestionBank.withdrawal`)."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,7 @@ class Question:
         labels: how each value id is said back to the shopper.
         buttons: value ids offered as quick replies.
         remember: how a returning shopper is told the stored answer ({value}).
+        topic: a few words naming the question on a "which one?" button ("How often").
         multiple: several values allowed.
         negatives: values the shopper rules out are kept as `excluded`.
         free_text_other: when nothing in the vocabulary fits, keep the words as `other`.
@@ -58,6 +68,7 @@ class Question:
     labels: dict[str, str]
     buttons: tuple[str, ...] = ()
     remember: str = "{value}"
+    topic: str = ""
     multiple: bool = False
     negatives: bool = False
     free_text_other: bool = False
@@ -115,12 +126,37 @@ class QuestionBank:
     messages: dict[str, str]
     policy_version: str
     opt_out_words: frozenset[str] = frozenset()
+    withdrawal_phrases: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def withdrawal(self, text: str) -> frozenset[str] | None:
+        """The consent purposes a message withdraws, whatever NLU makes of it.
+
+        A whole message that is a stop word ("stop", "arrête", ...) withdraws
+        everything (`EVERYTHING`); a message containing a purpose's phrase ("stop
+        texting me") withdraws that purpose; anything else is None.
+        """
+        key = normalize_phrase(text)
+        plain = without_accents(key)
+        if key in self.opt_out_words or plain in self.opt_out_words:
+            return frozenset({EVERYTHING})
+        found = {
+            purpose
+            for purpose, phrases in self.withdrawal_phrases.items()
+            if any(_contains_phrase(key, p) or _contains_phrase(plain, p) for p in phrases)
+        }
+        return frozenset(found) or None
 
     def is_opt_out(self, text: str) -> bool:
-        """Whether `text` is one of the shop's always-stop words ("stop", "arrête", ...)."""
-        return normalize_phrase(text) in self.opt_out_words or (
-            without_accents(normalize_phrase(text)) in self.opt_out_words
-        )
+        """Whether `text` withdraws any consent (a stop word or a purpose's phrase)."""
+        return self.withdrawal(text) is not None
+
+    def topic_of(self, text: str) -> Question | None:
+        """The question whose topic `text` names (a "which one?" button's text)."""
+        key = normalize_phrase(text)
+        for question in self.questions:
+            if question.topic and normalize_phrase(question.topic) == key:
+                return question
+        return None
 
     def get(self, question_id: str) -> Question:
         for question in self.questions:

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from bot.domain.errors import ContentError
+from bot.domain.model import PURPOSES
 from bot.domain.questions import (
     EntityVocabulary,
     Question,
@@ -62,6 +63,7 @@ def parse_question_bank(raw: dict[str, Any], vocabulary: Vocabulary) -> Question
             labels={str(k): str(v) for k, v in (spec.get("labels") or {}).items()},
             buttons=tuple(str(b) for b in spec.get("buttons") or ()),
             remember=str(spec.get("remember", "{value}")),
+            topic=str(spec.get("topic", "")),
             multiple=bool(spec.get("multiple", False)),
             negatives=bool(spec.get("negatives", False)),
             free_text_other=bool(spec.get("free_text_other", False)),
@@ -75,13 +77,21 @@ def parse_question_bank(raw: dict[str, Any], vocabulary: Vocabulary) -> Question
     if len(ids) != len(set(ids)):
         raise ContentError("question ids must be unique")
     messages = {str(k): str(v) for k, v in (raw.get("messages") or {}).items()}
-    words = {normalize_phrase(str(w)) for w in raw.get("opt_out_words") or ()}
+    withdrawal = raw.get("withdrawal") or {}
+    words = {normalize_phrase(str(w)) for w in withdrawal.get("everything") or ()}
     words |= {without_accents(w) for w in words}
+    phrases: dict[str, tuple[str, ...]] = {}
+    for purpose, listed in (withdrawal.get("purposes") or {}).items():
+        if purpose not in PURPOSES:
+            raise ContentError(f"withdrawal: unknown consent purpose {purpose!r}")
+        normalised = {normalize_phrase(str(p)) for p in listed or ()}
+        phrases[str(purpose)] = tuple(sorted(normalised | {without_accents(p) for p in normalised}))
     return QuestionBank(
         questions=tuple(questions),
         messages=messages,
         policy_version=str(raw.get("policy_version", "unversioned")),
         opt_out_words=frozenset(words),
+        withdrawal_phrases=phrases,
     )
 
 

@@ -15,8 +15,6 @@ from typing import Callable
 from bot.domain.linking import code_in
 from bot.domain.model import (
     PROFILING,
-    AttributeValue,
-    ConsentRecord,
     ConsentStatus,
     Person,
     Provenance,
@@ -25,6 +23,12 @@ from bot.domain.model import (
 )
 from bot.domain.questions import Button, Question, QuestionBank, Vocabulary
 from bot.services import planner
+from bot.services.consent_talk import (
+    CONTACT_QUESTION,
+    ConsentTalk,
+    parse_marketing,
+    record_consent,
+)
 from bot.services.erasure import ErasureService
 from bot.services.interpret import (
     Ambiguous,
@@ -36,6 +40,7 @@ from bot.services.interpret import (
 )
 from bot.services.linking import LinkingService, LinkResult
 from bot.services.purchase_talk import PurchaseTalk, parse_pending
+from bot.services.rights_talk import CHANGE, ChangeTalk, DataExports
 from bot.services.transparency import profile_summary
 from bot.services.turn import BotMessage, Incoming, SessionState, Turn, TurnContext
 from bot.store.ports import UnitOfWorkFactory
@@ -82,11 +87,15 @@ class ConversationService:
         linking: LinkingService | None = None,
         purchases: PurchaseTalk | None = None,
         erasure: ErasureService | None = None,
+        exports: DataExports | None = None,
     ) -> None:
         self._uow_factory = uow_factory
         self._linking = linking or LinkingService(uow_factory, bank, clock)
         self._purchases = purchases
         self._erasure = erasure
+        self._exports = exports
+        self._consents = ConsentTalk(bank, vocabulary, policy.shop_name)
+        self._changes = ChangeTalk(bank, vocabulary, policy.shop_name, self._consents.offer)
         self._bank = bank
         self._vocabulary = vocabulary
         self._policy = policy
@@ -99,6 +108,10 @@ class ConversationService:
         if self._bank.is_opt_out(incoming.text):
             return self.opt_out(incoming, state)
         return self._run(incoming, state, self._welcome)
+
+    def withdraws(self, text: str) -> bool:
+        """Whether `text` withdraws consent, whatever NLU made of it ("stop", "stop texting me")."""
+        return self._bank.is_opt_out(text)
 
     def reply(self, incoming: Incoming, state: SessionState) -> Turn:
         """Handle any reply: to the consent request, to a question, or out of the blue.
@@ -131,7 +144,7 @@ class ConversationService:
             erased = self._erasure.erase(incoming.identity)
             accounts = max(len(erased.identities), 1)
             done = BotMessage(self._msg("forget_done", accounts=accounts))
-            return Turn([done], SessionState(greeted=True))
+            return Turn([done], SessionState(greeted=True), erased=erased.identities)
         cancelled = BotMessage(self._msg("forget_cancelled"))
         return Turn([cancelled], dataclasses.replace(state, pending=None, clarify=None))
 
@@ -154,10 +167,29 @@ class ConversationService:
         else:
             ctx.say(self._msg("know_intro") + "\n" + "\n".join(lines))
             ctx.say(self._msg("know_rights"))
-        if state.pending == CONSENT:
-            self._ask_consent(ctx)
-        elif state.pending and self._bank.has(state.pending):
-            self._ask(ctx, state, self._bank.get(state.pending), again=True)
+        self._repeat_pending(ctx, state)
+        return state
+
+    def change(self, incoming: Incoming, state: SessionState) -> Turn:
+        """ "That's wrong" / "change my ...": correct a stored answer (history kept)."""
+        return self._run(incoming, state, self._change)
+
+    def _change(self, ctx: TurnContext, state: SessionState) -> SessionState:
+        changed = self._changes.start(ctx, state)
+        if changed.pending == state.pending:
+            self._repeat_pending(ctx, changed)  # the question that was open, asked again
+        return changed
+
+    def export(self, incoming: Incoming, state: SessionState) -> Turn:
+        """ "Export my data": the shopper's data as JSON, inline or as a one-time link."""
+        return self._run(incoming, state, self._export)
+
+    def _export(self, ctx: TurnContext, state: SessionState) -> SessionState:
+        if self._exports is None:
+            ctx.say(self._msg("export_unavailable"))
+        else:
+            self._exports.offer(ctx, self._bank, self._policy.shop_name)
+        self._repeat_pending(ctx, state)
         return state
 
     def unlink(self, incoming: Incoming, state: SessionState) -> Turn:
@@ -202,16 +234,24 @@ class ConversationService:
             if known:
                 ctx.say(self._msg("known_summary", summary=known))
             state.greeted = True
+        if not self._repeat_pending(ctx, state):
+            state.pending = None
+            self._offer(ctx, state)
+        return state
+
+    def _repeat_pending(self, ctx: TurnContext, state: SessionState) -> bool:
+        """Ask again whatever the bot was waiting for; False when nothing was pending."""
         if state.pending == CONSENT:
             self._ask_consent(ctx)
         elif parse_pending(state.pending) and self._purchases:
             self._purchases.again(ctx, state)
+        elif parse_marketing(state.pending):
+            self._consents.again(ctx, state)
         elif state.pending and self._bank.has(state.pending):
             self._ask(ctx, state, self._bank.get(state.pending), again=True)
         else:
-            state.pending = None
-            self._offer(ctx, state)
-        return state
+            return False
+        return True
 
     def known_summary(self, person: Person) -> str:
         """What we remember, in plain words ("you'd like to hear from us by SMS; ...")."""
@@ -258,6 +298,12 @@ class ConversationService:
             return self._welcome(ctx, state)
         if state.pending == CONSENT:
             return self._consent_reply(ctx, state)
+        if state.pending and state.pending.startswith(CHANGE):
+            return self._changes.reply(ctx, state)
+        if parse_marketing(state.pending):
+            if not self._consents.reply(ctx, state):
+                return state
+            return self._continue(ctx, dataclasses.replace(state, pending=None, clarify=None))
         if parse_pending(state.pending) and self._purchases:
             if self._purchases.reply(ctx, state):
                 return state
@@ -301,15 +347,8 @@ class ConversationService:
         return (Button(yes, yes), Button(no, no))
 
     def _record_consent(self, ctx: TurnContext, status: ConsentStatus) -> None:
-        record = ConsentRecord(
-            purpose=PROFILING,
-            status=status,
-            policy_version=self._bank.policy_version,
-            channel=ctx.incoming.identity.channel,
-            message_ref=ctx.incoming.message_ref,
-            created_at=ctx.at,
-        )
-        ctx.add_consent(record)
+        wording = self._msg("consent_request")
+        record_consent(ctx, self._bank, purpose=PROFILING, status=status, wording=wording)
 
     def _answer_reply(
         self, ctx: TurnContext, state: SessionState, question: Question
@@ -335,6 +374,8 @@ class ConversationService:
             state = dataclasses.replace(
                 state, pending=None, clarify=None, last_answered=question.id
             )
+            if question.id == CONTACT_QUESTION and self._consents.offer(ctx, state, reading.value):
+                return state
             return self._continue(ctx, state)
         if state.clarify:
             ctx.say(self._msg("move_on"))
@@ -459,26 +500,24 @@ class ConversationService:
         )
         ctx.save_question(record)
 
-    def _store(self, ctx: TurnContext, question: Question, reading: Understood) -> None:
-        value = AttributeValue(
-            attribute=question.id,
-            value=reading.value,
-            provenance=Provenance.STATED,
-            confidence=1.0,
-            channel=ctx.incoming.identity.channel,
-            message_ref=ctx.incoming.message_ref,
-            created_at=ctx.at,
-        )
-        ctx.add_value(value)
-        self._mark(ctx, question, QuestionStatus.ANSWERED)
+    @staticmethod
+    def _store(ctx: TurnContext, question: Question, reading: Understood) -> None:
+        ctx.record_answer(question.id, reading.value)
 
     # -- opt-out -------------------------------------------------------------------
 
     def _opt_out(self, ctx: TurnContext, state: SessionState) -> SessionState:
-        current = ctx.person.consent(PROFILING)
-        if current is not None and current.status is ConsentStatus.WITHDRAWN:
-            ctx.say(self._msg("opt_out_already"))
-        else:
-            self._record_consent(ctx, ConsentStatus.WITHDRAWN)
-            ctx.say(self._msg("opt_out_confirm"))
-        return dataclasses.replace(state, pending=None, clarify=None)
+        """Withdraw what the message names ("stop texting me": SMS marketing; "stop": all).
+
+        After everything or profiling is withdrawn, nothing stays pending; after a
+        single marketing purpose, the open question (if any) is asked again.
+        """
+        channels = [m.text for m in ctx.incoming.mentions if m.entity == "channel"]
+        words = self._vocabulary.of("channel")
+        named = [value for text in channels for value in words.lookup(text)]
+        purposes = self._consents.targets(ctx.incoming.text, named)
+        everything = self._consents.withdraw(ctx, purposes)
+        if everything or PROFILING in purposes or parse_marketing(state.pending):
+            return dataclasses.replace(state, pending=None, clarify=None)
+        self._repeat_pending(ctx, state)
+        return state

@@ -37,6 +37,7 @@ def _consent_doc(record: ConsentRecord) -> dict[str, Any]:
         "channel": record.channel,
         "message_ref": record.message_ref,
         "recorded_at": _time(record.created_at),
+        "wording_hash": record.wording_hash,
     }
 
 

@@ -12,19 +12,19 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.domain.model import (
+    REMINDERS,
     AttributeValue,
-    ConsentRecord,
     ConsentStatus,
     Provenance,
 )
 from bot.domain.purchases import FlagStatus, PurchaseContext, PurchaseFlag, Purpose
 from bot.domain.questions import Button, QuestionBank, Vocabulary
+from bot.services.consent_talk import record_consent
 from bot.services.orders import INTERESTS
 from bot.services.patterns import PatternRules
 from bot.services.turn import SessionState, TurnContext
 
 PREFIX = "purchase:"
-REMINDERS = "reminders"
 STEPS = ("purpose", "relation", "occasion", "reminder")
 
 
@@ -166,15 +166,11 @@ class PurchaseTalk:
     def _reminder_reply(self, ctx: TurnContext, state: SessionState, flag: PurchaseFlag) -> bool:
         known = dict((state.clarify or {}).get("purchase") or {})
         if ctx.incoming.intent == "affirm":
-            ctx.add_consent(
-                ConsentRecord(
-                    purpose=REMINDERS,
-                    status=ConsentStatus.GRANTED,
-                    policy_version=self._bank.policy_version,
-                    channel=ctx.incoming.identity.channel,
-                    message_ref=ctx.incoming.message_ref,
-                    created_at=ctx.at,
-                )
+            wording = self._msg(
+                "purchase_ask_reminder", occasion=self._label(known.get("occasion", ""))
+            )
+            record_consent(
+                ctx, self._bank, purpose=REMINDERS, status=ConsentStatus.GRANTED, wording=wording
             )
             ctx.uow.orders.add_reminder(
                 person_id=ctx.person.id,

@@ -14,6 +14,7 @@ from bot.services.erasure import ErasureService, load_or_create_salt
 from bot.services.orders import OrderService
 from bot.services.patterns import load_rules
 from bot.services.purchase_talk import PurchaseTalk
+from bot.services.rights_talk import DataExports, ExportPolicy
 from bot.store.sql import SqlUnitOfWorkFactory, make_engine
 
 
@@ -27,6 +28,7 @@ class Services:
     vocabulary: Vocabulary
     conversation: ConversationService
     orders: OrderService
+    exports: DataExports
 
 
 def build_services(settings: Settings) -> Services:
@@ -42,6 +44,11 @@ def build_services(settings: Settings) -> Services:
     erasure = ErasureService(
         uow_factory, load_or_create_salt(settings.var_dir / "erasure.salt"), utcnow
     )
+    exports = DataExports(
+        uow_factory,
+        ExportPolicy(public_url=settings.public_url, link_minutes=settings.export_link_minutes),
+        utcnow,
+    )
     conversation = ConversationService(
         uow_factory,
         bank,
@@ -50,9 +57,10 @@ def build_services(settings: Settings) -> Services:
         clock=utcnow,
         purchases=PurchaseTalk(bank, vocabulary, rules),
         erasure=erasure,
+        exports=exports,
     )
     orders = OrderService(uow_factory, rules, clock=utcnow, erasure=erasure)
-    return Services(settings, uow_factory, bank, vocabulary, conversation, orders)
+    return Services(settings, uow_factory, bank, vocabulary, conversation, orders, exports)
 
 
 _lock = threading.Lock()

@@ -6,7 +6,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.domain.model import AttributeValue, ConsentRecord, Identity, Person, QuestionRecord
+from bot.domain.model import (
+    AttributeValue,
+    ConsentRecord,
+    Identity,
+    JsonValue,
+    Person,
+    Provenance,
+    QuestionRecord,
+    QuestionStatus,
+)
 from bot.domain.questions import Button
 from bot.services.interpret import Mention
 from bot.store.ports import UnitOfWork
@@ -48,6 +57,8 @@ class Turn:
 
     messages: list[BotMessage]
     state: SessionState
+    # Identities erased this turn ("forget me"): their chat transcripts are cleared too.
+    erased: tuple[Identity, ...] = ()
 
 
 class TurnContext:
@@ -77,3 +88,30 @@ class TurnContext:
     def save_question(self, record: QuestionRecord) -> None:
         self.uow.profiles.save_question(person_id=self.person.id, record=record)
         self.person.record_question(record)
+
+    def record_answer(self, question_id: str, value: JsonValue) -> None:
+        """Store what the shopper stated in this message as the answer to a question.
+
+        The previous value (if any) is superseded, never overwritten.
+        """
+        self.add_value(
+            AttributeValue(
+                attribute=question_id,
+                value=value,
+                provenance=Provenance.STATED,
+                confidence=1.0,
+                channel=self.incoming.identity.channel,
+                message_ref=self.incoming.message_ref,
+                created_at=self.at,
+            )
+        )
+        previous = self.person.questions.get(question_id)
+        self.save_question(
+            QuestionRecord(
+                question_id=question_id,
+                status=QuestionStatus.ANSWERED,
+                asked_at=previous.asked_at if previous else None,
+                updated_at=self.at,
+                why_asked=previous.why_asked if previous else 0,
+            )
+        )

@@ -29,6 +29,8 @@ class _Data:
         self.audit: list[dict[str, Any]] = []
         self.purchases = OrderData()
         self.tombstones: set[str] = set()
+        self.exports: dict[str, dict[str, Any]] = {}
+        self.wordings: dict[str, str] = {}
         self.next_id = 1
 
 
@@ -122,6 +124,9 @@ class MemoryProfileRepository:
         for identity in person.identities:
             self._data.owners.pop(identity, None)
         self._data.codes = [c for c in self._data.codes if c["person_id"] != person_id]
+        self._data.exports = {
+            k: v for k, v in self._data.exports.items() if v["person_id"] != person_id
+        }
         self._data.purchases.forget(person_id)
 
     def list_ids(self) -> list[str]:
@@ -133,6 +138,9 @@ class MemoryProfileRepository:
             found = self.get(person_id=person_id)
             if found:
                 yield found
+
+    def list_identities(self) -> list[Identity]:
+        return sorted(self._data.owners, key=lambda i: (i.channel, i.external_id))
 
 
 class MemoryReceiptRepository:
@@ -194,6 +202,18 @@ class MemoryLinkRepository:
             if e["person_id"] == person_id
         ]
 
+    def delete_expired_codes(self, *, at: datetime) -> int:
+        kept = [c for c in self._data.codes if c["expires_at"] > at]
+        removed = len(self._data.codes) - len(kept)
+        self._data.codes = kept
+        return removed
+
+    def delete_attempts_before(self, *, before: datetime) -> int:
+        kept = [a for a in self._data.attempts if a[1] >= before]
+        removed = len(self._data.attempts) - len(kept)
+        self._data.attempts = kept
+        return removed
+
 
 class MemoryTombstoneRepository:
     """TombstoneRepository over the unit of work's copy of the data."""
@@ -208,6 +228,43 @@ class MemoryTombstoneRepository:
         return identity_hash in self._data.tombstones
 
 
+class MemoryRightsRepository:
+    """RightsRepository over the unit of work's copy of the data."""
+
+    def __init__(self, data: _Data) -> None:
+        self._data = data
+
+    def add_export(
+        self, *, token_hash: str, person_id: str, created_at: datetime, expires_at: datetime
+    ) -> None:
+        if token_hash in self._data.exports:
+            raise ValueError("duplicate export token")
+        self._data.exports[token_hash] = {
+            "person_id": person_id,
+            "expires_at": expires_at,
+            "used_at": None,
+        }
+
+    def claim_export(self, *, token_hash: str, at: datetime) -> str | None:
+        if not self.export_is_live(token_hash=token_hash, at=at):
+            return None
+        link = self._data.exports[token_hash]
+        link["used_at"] = at
+        return str(link["person_id"])
+
+    def export_is_live(self, *, token_hash: str, at: datetime) -> bool:
+        link = self._data.exports.get(token_hash)
+        return link is not None and link["used_at"] is None and link["expires_at"] > at
+
+    def add_wording(
+        self, *, wording_hash: str, text: str, policy_version: str, at: datetime
+    ) -> None:
+        self._data.wordings.setdefault(wording_hash, text)
+
+    def wording(self, *, wording_hash: str) -> str | None:
+        return self._data.wordings.get(wording_hash)
+
+
 class MemoryUnitOfWork:
     """Works on a copy of the shared data; commit swaps it in (serialised by a lock)."""
 
@@ -217,6 +274,7 @@ class MemoryUnitOfWork:
     orders: MemoryOrderRepository
     tokens: MemoryTokenRepository
     tombstones: MemoryTombstoneRepository
+    rights: MemoryRightsRepository
 
     def __init__(self, store: "MemoryStore") -> None:
         self._store = store
@@ -236,6 +294,7 @@ class MemoryUnitOfWork:
         self.orders = MemoryOrderRepository(self._working.purchases)
         self.tokens = MemoryTokenRepository(self._working.purchases)
         self.tombstones = MemoryTombstoneRepository(self._working)
+        self.rights = MemoryRightsRepository(self._working)
 
     def __exit__(
         self,

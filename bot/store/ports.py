@@ -57,6 +57,9 @@ class ProfileRepository(Protocol):
     def iter_people(self) -> Iterator[Person]:
         """Every person, fully loaded, oldest first."""
 
+    def list_identities(self) -> list[Identity]:
+        """Every channel identity of every person, sorted by channel, then external id."""
+
 
 class ReceiptRepository(Protocol):
     """Platform deliveries already handled, so a retry or replay is not answered twice."""
@@ -90,6 +93,12 @@ class LinkRepository(Protocol):
     def audit_for(self, *, person_id: str) -> list[dict[str, Any]]:
         """Audit events naming `person_id`, oldest first."""
 
+    def delete_expired_codes(self, *, at: datetime) -> int:
+        """Remove codes that expired at or before `at` (used or not); how many."""
+
+    def delete_attempts_before(self, *, before: datetime) -> int:
+        """Remove redemption attempts made before `before`; how many."""
+
 
 class OrderRepository(Protocol):
     """Orders, flags on purchases worth asking about, and purchase contexts."""
@@ -122,6 +131,9 @@ class OrderRepository(Protocol):
 
     def set_flag_status(self, *, flag_id: int, status: FlagStatus) -> None:
         """Move a flag on (asked, done)."""
+
+    def delete_expired_flags(self, *, at: datetime) -> int:
+        """Remove flags that expired at or before `at`, whatever their status; how many."""
 
     def add_context(self, *, person_id: str, context: PurchaseContext) -> None:
         """Record what the shopper said a purchase was for."""
@@ -166,6 +178,29 @@ class TombstoneRepository(Protocol):
         """Whether this identity was erased."""
 
 
+class RightsRepository(Protocol):
+    """One-time data-export links and the exact wordings consent was asked with."""
+
+    def add_export(
+        self, *, token_hash: str, person_id: str, created_at: datetime, expires_at: datetime
+    ) -> None:
+        """Store a new export link (only its token's hash)."""
+
+    def claim_export(self, *, token_hash: str, at: datetime) -> str | None:
+        """Use up a live export link once; the person id, or None if none is live."""
+
+    def export_is_live(self, *, token_hash: str, at: datetime) -> bool:
+        """Whether the link exists, is unused and has not expired (nothing is used up)."""
+
+    def add_wording(
+        self, *, wording_hash: str, text: str, policy_version: str, at: datetime
+    ) -> None:
+        """Keep the text behind a wording hash (the first time it is seen)."""
+
+    def wording(self, *, wording_hash: str) -> str | None:
+        """The text consent was asked with, by its hash."""
+
+
 class UnitOfWork(Protocol):
     """One atomic piece of work on the store: commit or nothing."""
 
@@ -192,6 +227,10 @@ class UnitOfWork(Protocol):
     @property
     def receipts(self) -> ReceiptRepository:
         """Delivery receipts bound to this unit of work."""
+
+    @property
+    def rights(self) -> RightsRepository:
+        """Export links and consent wordings bound to this unit of work."""
 
     def __enter__(self) -> "UnitOfWork": ...
 

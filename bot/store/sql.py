@@ -24,10 +24,12 @@ from bot.domain.model import (
     QuestionStatus,
 )
 from bot.store.sql_orders import SqlOrderRepository, SqlTokenRepository
+from bot.store.sql_rights import SqlRightsRepository
 from bot.store.tables import (
     attribute_values,
     audit_events,
     consents,
+    data_exports,
     identities,
     inbound_receipts,
     link_attempts,
@@ -93,6 +95,7 @@ def _to_consent(row: Row) -> ConsentRecord:
         channel=row.channel,
         message_ref=row.message_ref,
         created_at=row.created_at,
+        wording_hash=row.wording_hash,
     )
 
 
@@ -186,6 +189,7 @@ class SqlProfileRepository:
                 channel=record.channel,
                 message_ref=record.message_ref,
                 created_at=record.created_at,
+                wording_hash=record.wording_hash,
             )
         )
 
@@ -268,6 +272,7 @@ class SqlProfileRepository:
             consents,
             question_states,
             link_codes,
+            data_exports,
             *PURCHASE_TABLES,
         ):
             self._conn.execute(delete(table).where(table.c.person_id == person_id))
@@ -282,6 +287,14 @@ class SqlProfileRepository:
             person = self.get(person_id=person_id)
             if person is not None:
                 yield person
+
+    def list_identities(self) -> list[Identity]:
+        rows = self._conn.execute(
+            select(identities.c.channel, identities.c.external_id).order_by(
+                identities.c.channel, identities.c.external_id
+            )
+        )
+        return [Identity(row.channel, row.external_id) for row in rows]
 
     def _load(self, person_id: str, created_at: datetime) -> Person:
         conn = self._conn
@@ -421,6 +434,14 @@ class SqlLinkRepository:
             for row in rows
         ]
 
+    def delete_expired_codes(self, *, at: datetime) -> int:
+        done = self._conn.execute(delete(link_codes).where(link_codes.c.expires_at <= at))
+        return int(done.rowcount)
+
+    def delete_attempts_before(self, *, before: datetime) -> int:
+        done = self._conn.execute(delete(link_attempts).where(link_attempts.c.at < before))
+        return int(done.rowcount)
+
 
 class SqlTombstoneRepository:
     """TombstoneRepository on one SQLAlchemy connection."""
@@ -448,6 +469,7 @@ class SqlUnitOfWork:
     orders: SqlOrderRepository
     tokens: SqlTokenRepository
     tombstones: SqlTombstoneRepository
+    rights: SqlRightsRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -462,6 +484,7 @@ class SqlUnitOfWork:
         self.orders = SqlOrderRepository(self._conn)
         self.tokens = SqlTokenRepository(self._conn)
         self.tombstones = SqlTombstoneRepository(self._conn)
+        self.rights = SqlRightsRepository(self._conn)
         return self
 
     def __exit__(

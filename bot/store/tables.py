@@ -101,7 +101,29 @@ consents = Table(
     Column("channel", String(32), nullable=False),
     Column("message_ref", String(128), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
+    Column("wording_hash", String(64), nullable=True),
     Index("ix_consents_person_purpose", "person_id", "purpose"),
+)
+
+consent_wordings = Table(
+    "consent_wordings",
+    metadata,
+    Column("wording_hash", String(64), primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("policy_version", String(32), nullable=False),
+    Column("first_shown_at", UtcDateTime(), nullable=False),
+)
+
+data_exports = Table(
+    "data_exports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("person_id", String(32), ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("used_at", UtcDateTime(), nullable=True),
+    Index("ix_data_exports_person_id", "person_id"),
 )
 
 question_states = Table(

@@ -363,12 +363,16 @@ def test_a_full_profiling_conversation_over_dms(stack: Stack, fake: FakeSlackApi
 
     reply = say(stack, fake, user, channel, "text me, email is too much", count=2)
     assert reply[0].text == "Got it: SMS, not email."
+    assert "offers and news by SMS?" in reply[1].text  # marketing: asked separately
+    declined = click(stack, user, channel, reply[1], "No thanks")
+    reply = answers(fake, channel, declined, after=6, count=2)
+    assert reply[0].text == "No problem: no offers or news by SMS."
     assert reply[1].text.startswith("How often")
 
     unsure = say(stack, fake, user, channel, "often I guess", count=1)
     assert unsure[0].text == "Just to be sure: did you mean daily or weekly?"
     clicked = click(stack, user, channel, unsure[0], "Weekly")
-    chosen = answers(fake, channel, clicked, after=7, count=2)
+    chosen = answers(fake, channel, clicked, after=9, count=2)
     assert chosen[0].text == "Got it: weekly."
     assert chosen[1].text.startswith("What brings you to us?")
 

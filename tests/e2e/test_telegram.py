@@ -143,8 +143,12 @@ def test_a_full_profiling_conversation_over_telegram(stack: Stack, fake: FakeTel
     assert {"callback_query_id": press["callback_query"]["id"]} in answered
     assert "SMS" in fake.sent(user)[-1].button_data()
 
-    channels = turn(stack, fake, user, text_update(user, "text me, email is too much"), "How often")
+    said = text_update(user, "text me, email is too much")
+    channels = turn(stack, fake, user, said, "One more thing")
     assert channels[0] == "Got it: SMS, not email."
+    assert fake.sent(user)[-1].button_data() == ["Yes, go ahead", "No thanks"]
+    declined = turn(stack, fake, user, callback_update(user, "No thanks"), "How often")
+    assert declined[0] == "No problem: no offers or news by SMS."
     frequency = fake.sent(user)[-1]
     assert frequency.button_data() == [
         "daily",
@@ -265,7 +269,8 @@ def test_link_telegram_and_web_then_no_question_is_asked_twice(
     user = shopper()
     turn(stack, fake, user, text_update(user, "/start"), CONSENT)
     turn(stack, fake, user, callback_update(user, "Yes, go ahead"), "How would you like")
-    turn(stack, fake, user, text_update(user, "email please"), "How often")
+    turn(stack, fake, user, text_update(user, "email please"), "One more thing")
+    turn(stack, fake, user, text_update(user, "no thanks"), "How often")
     turn(stack, fake, user, text_update(user, "weekly"), "What brings you")
     issued = turn(stack, fake, user, text_update(user, "link my accounts"), "Here's your")
     code = issued[-1].split("code: ")[1][:7]
@@ -291,7 +296,7 @@ def test_rights_on_telegram_what_you_know_then_forget_me(
     user = shopper()
     turn(stack, fake, user, text_update(user, "/start"), CONSENT)
     turn(stack, fake, user, callback_update(user, "Yes, go ahead"), "How would you like")
-    turn(stack, fake, user, text_update(user, "text me, email is too much"), "How often")
+    turn(stack, fake, user, text_update(user, "text me, email is too much"), "One more thing")
     known = turn(
         stack, fake, user, text_update(user, "what do you know about me?"), "Here's everything"
     )
@@ -303,3 +308,51 @@ def test_rights_on_telegram_what_you_know_then_forget_me(
     )
     assert done[-1].startswith("Done: everything I knew about you is deleted")
     assert person_of(stack, user) is None
+
+
+def test_rights_on_telegram_marketing_withdrawal_change_and_export(
+    stack: Stack, fake: FakeTelegramApi
+) -> None:
+    user = shopper()
+    turn(stack, fake, user, text_update(user, "/start"), CONSENT)
+    turn(stack, fake, user, callback_update(user, "Yes, go ahead"), "How would you like")
+    asked = turn(stack, fake, user, text_update(user, "text me or email"), "One more thing")
+    assert "offers and news by SMS and email?" in asked[-1]
+    granted = turn(stack, fake, user, callback_update(user, "Only email"), "How often")
+    assert granted[0] == "Thanks! Offers and news by email, not by SMS."
+
+    # Withdrawal mid-question: only the purpose named, and the question comes back.
+    stop = turn(stack, fake, user, text_update(user, "please stop emailing me"), "How often")
+    assert (
+        stop[0] == "Done: no offers or news by email. You can still chat with me whenever you like."
+    )
+    turn(stack, fake, user, callback_update(user, "daily"), "What brings you")
+
+    # "That's wrong": which one, then the new value; history kept.
+    turn(stack, fake, user, text_update(user, "that's wrong"), "Sure. Which one")
+    assert fake.sent(user)[-1].button_data() == [
+        "How to contact you",
+        "How often",
+        "Keep it as it is",
+    ]
+    turn(stack, fake, user, callback_update(user, "How often"), "How often would you like")
+    changed = turn(stack, fake, user, callback_update(user, "monthly"), "Thanks, I've updated")
+    assert changed[0] == "Thanks, I've updated that: monthly."
+
+    # "Export my data": a one-time link to the web app.
+    link = turn(stack, fake, user, text_update(user, "export my data"), "Your data is ready")
+    url = link[0].split(": ", 1)[1].split()[0]
+    assert url.startswith(f"{stack.web_url}/export/")
+    status, page = http_json("GET", url)
+    assert status == 200 and "Download my data" in page
+    status, document = http_json("POST", url)
+    assert status == 200
+    profile = document["profile"]
+    assert [h["value"] for h in profile["history"]["contact_frequency"]] == ["daily", "monthly"]
+    current = profile["consents"]["current"]
+    assert current["profiling"]["status"] == "granted"
+    assert current["sms_marketing"]["status"] == "denied"
+    assert current["email_marketing"]["status"] == "withdrawn"
+    wording = document["consent_wordings"][current["email_marketing"]["wording_hash"]]
+    assert wording == stop[0]
+    assert http_json("POST", url)[0] == 410  # once only

@@ -1,7 +1,8 @@
 """Property-based fuzzing of every HTTP endpoint and message path of the running stack.
 
-Endpoints: `POST /api/v1/orders` on the web app, and on Rasa the REST webhook, the
-Telegram webhook and the Slack webhook (events and interactivity). Invariants:
+Endpoints: `POST /api/v1/orders` and the export links `GET|POST /export/{token}` on the
+web app, and on Rasa the REST webhook, the Telegram webhook and the Slack webhook
+(events and interactivity). Invariants:
 
 - no request is answered with a 5xx;
 - a refused request (4xx) stores nothing: the row count of every table is unchanged
@@ -21,6 +22,7 @@ examples per property (`make fuzz`: 2000).
 from __future__ import annotations
 
 import json
+import urllib.parse
 import uuid
 from functools import partial
 from typing import Any, Callable
@@ -40,6 +42,7 @@ from tests.fuzz.support import (
     shop_signature,
     slack_signature,
 )
+from tests.harness import http_json
 
 REFUSED = "I can only read plain messages, not commands. Just tell me in your own words."
 TOO_LONG = "That message is a bit long for me"
@@ -84,6 +87,32 @@ def _order(**fields: Any) -> dict[str, Any]:
         "items": [item],
     }
     return {**order, **fields}
+
+
+# --- GET|POST /export/{token} ----------------------------------------------------------
+
+
+def test_export_links_any_token_and_body(fuzz: Fuzz) -> None:
+    """Made-up links never download anything and never fail: the same 410 (or 404/413)."""
+    tokens = st.one_of(
+        st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+        fs.tricky_text(),
+    )
+
+    @fuzz_settings()
+    @given(token=tokens, method=st.sampled_from(["GET", "POST"]), raw=st.binary(max_size=1024))
+    @example(token="A" * 43, method="POST", raw=b"")
+    @example(token="../api/v1/orders", method="POST", raw=b"{}")
+    def open_link(token: str, method: str, raw: bytes) -> None:
+        path = urllib.parse.quote(token, safe="")
+        url = f"{fuzz.stack.web_url}/export/{path}"
+        status, body = refused_stores_nothing(
+            fuzz, lambda: http_json(method, url, raw=raw if method == "POST" else None)
+        )
+        assert status in (404, 405, 410, 413), (status, body)
+        assert "person_id" not in str(body)
+
+    open_link()
 
 
 # --- POST /api/v1/orders ---------------------------------------------------------------

@@ -139,10 +139,18 @@ def test_merge_keeps_both_histories_and_the_newer_stated_value_wins(
 ) -> None:
     consent = [("greet", "hi"), ("affirm", "Yes, go ahead")]
     talk(
-        conversation, find_mentions, TELEGRAM, [*consent, ("inform", "email"), ("inform", "daily")]
+        conversation,
+        find_mentions,
+        TELEGRAM,
+        [*consent, ("inform", "email"), ("deny", "no thanks"), ("inform", "daily")],
     )
     clock.advance(hours=1)
-    talk(conversation, find_mentions, WEB, [*consent, ("inform", "sms"), ("skip", "skip")])
+    talk(
+        conversation,
+        find_mentions,
+        WEB,
+        [*consent, ("inform", "sms"), ("deny", "no thanks"), ("skip", "skip")],
+    )
     clock.advance(minutes=1)
     issued = conversation.link(
         Incoming(TELEGRAM, "link_accounts", "link my accounts", [], "t"), SessionState()
@@ -175,7 +183,10 @@ def test_after_linking_nothing_answered_elsewhere_is_asked_again(
 ) -> None:
     consent = [("greet", "hi"), ("affirm", "Yes, go ahead")]
     talk(
-        conversation, find_mentions, TELEGRAM, [*consent, ("inform", "email"), ("inform", "weekly")]
+        conversation,
+        find_mentions,
+        TELEGRAM,
+        [*consent, ("inform", "email"), ("deny", "no thanks"), ("inform", "weekly")],
     )
     issued = conversation.link(
         Incoming(TELEGRAM, "link_accounts", "link my accounts", [], "t9"), SessionState()

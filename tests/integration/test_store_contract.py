@@ -187,3 +187,52 @@ def test_an_order_id_is_stored_once(uow_factory: UnitOfWorkFactory) -> None:
         assert uow.orders.exists(order_id="o-1")
         items = uow.orders.past_items(person_id=person.id, before=T0 + timedelta(1), limit=5)
     assert [i.name for i in items] == ["Scarf"]
+
+
+def test_consent_wordings_are_kept_once_and_hashes_round_trip(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    digest = "ab" * 32
+    with uow_factory() as uow:
+        person = uow.profiles.get_or_create(identity=WEB, at=T0)
+        uow.rights.add_wording(wording_hash=digest, text="May I ask?", policy_version="v1", at=T0)
+        uow.rights.add_wording(wording_hash=digest, text="changed?", policy_version="v2", at=T0)
+        record = ConsentRecord(
+            "sms_marketing", ConsentStatus.GRANTED, "v1", "telegram", "m1", T0, wording_hash=digest
+        )
+        uow.profiles.add_consent(person_id=person.id, record=record)
+        uow.commit()
+    with uow_factory() as uow:
+        loaded = uow.profiles.get(person_id=person.id)
+        assert uow.rights.wording(wording_hash=digest) == "May I ask?"
+        assert uow.rights.wording(wording_hash="cd" * 32) is None
+    assert loaded is not None and loaded.consents[0].wording_hash == digest
+
+
+def test_an_export_link_is_used_once_and_only_before_it_expires(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    with uow_factory() as uow:
+        person = uow.profiles.get_or_create(identity=WEB, at=T0)
+        for token in ("live", "late"):
+            uow.rights.add_export(
+                token_hash=token,
+                person_id=person.id,
+                created_at=T0,
+                expires_at=T0 + timedelta(minutes=15),
+            )
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.rights.export_is_live(token_hash="live", at=T0)
+        assert uow.rights.claim_export(token_hash="live", at=T0) == person.id
+        assert uow.rights.claim_export(token_hash="late", at=T0 + timedelta(minutes=16)) is None
+        assert uow.rights.claim_export(token_hash="unknown", at=T0) is None
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.rights.claim_export(token_hash="live", at=T0) is None
+        assert not uow.rights.export_is_live(token_hash="live", at=T0)
+        assert uow.rights.export_is_live(token_hash="late", at=T0)
+        uow.profiles.delete(person_id=person.id)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.rights.claim_export(token_hash="late", at=T0) is None

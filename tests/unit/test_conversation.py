@@ -126,6 +126,11 @@ def test_negatives_count_and_are_confirmed_in_plain_words(chat: Chat) -> None:
     stored = chat.person().current_values()["contact_channels"]
     assert stored.provenance.value == "stated" and stored.confidence == 1.0
     assert stored.channel == "rest" and stored.message_ref == "m3"
+    # A preference is not a consent: marketing by SMS is asked about separately.
+    assert said[1].startswith("One more thing, separate from your preference")
+    assert "offers and news by SMS?" in said[1]
+    said = chat.say("deny", "no thanks")
+    assert said[0] == "No problem: no offers or news by SMS."
     assert said[1].startswith("How often would you like to hear from us")
 
 
@@ -151,7 +156,7 @@ def test_why_explains_then_asks_again_without_using_budget(chat: Chat) -> None:
 
 def test_ambiguous_answer_is_clarified_not_guessed(chat: Chat) -> None:
     consented(chat)
-    chat.say("inform", "email")
+    chat.say("inform", "by post")
     said = chat.say("inform", "often I guess")
     assert said == ["Just to be sure: did you mean daily or weekly?"]
     assert value_of(chat, "contact_frequency") is None
@@ -185,7 +190,7 @@ def test_second_unclear_answer_moves_on_and_stores_nothing(chat: Chat) -> None:
 
 def test_correction_keeps_history_and_returns_to_the_pending_question(chat: Chat) -> None:
     consented(chat)
-    chat.say("inform", "email")
+    chat.say("inform", "by post")
     chat.say("inform", "daily")
     assert chat.state.pending == "motivations"
     said = chat.say("inform", "no, weekly")
@@ -199,7 +204,7 @@ def test_correction_keeps_history_and_returns_to_the_pending_question(chat: Chat
 def test_at_most_the_budget_of_questions_per_session(make_chat: Callable[..., Chat]) -> None:
     chat = make_chat(budget=2)
     consented(chat)
-    chat.say("inform", "email")
+    chat.say("inform", "by post")
     said = chat.say("inform", "weekly")
     assert said == ["Got it: weekly.", "That's all for now. Thanks for your answers!"]
     assert chat.state.pending is None and len(chat.state.asked) == 2
@@ -239,6 +244,7 @@ def test_refusal_is_respected_for_the_configured_period(chat: Chat, clock: Clock
 def test_returning_shopper_hears_what_is_known_and_is_never_asked_again(chat: Chat) -> None:
     consented(chat)
     chat.say("inform", "text me, email is too much")
+    chat.say("deny", "no")  # no marketing by SMS
     chat.say("skip", "skip")
     chat.new_session()
     said = chat.welcome()
@@ -274,7 +280,7 @@ def test_own_words_are_kept_verbatim_as_other(chat: Chat) -> None:
 def test_nothing_is_asked_once_everything_is_settled(make_chat: Callable[..., Chat]) -> None:
     chat = make_chat(budget=10)
     consented(chat)
-    for answer in ("email", "weekly", "stress", "the app"):
+    for answer in ("by post", "weekly", "stress", "the app"):
         chat.say("inform", answer)
     said = chat.say("inform", "evenings")
     assert said == ["Got it: in the evening.", "That's everything I wanted to ask. Thanks!"]
@@ -301,6 +307,7 @@ def test_what_do_you_know_lists_values_sources_and_consent(chat: Chat) -> None:
     assert said == ["I don't know anything about you yet, apart from this chat."]
     consented(chat)
     chat.say("inform", "text me, email is too much")
+    chat.say("affirm", "yes")  # marketing by SMS
     chat.say("skip", "skip")
     turn = chat.service.what_we_know(
         chat._incoming("show_profile", "what do you know?"), chat.state
@@ -312,7 +319,8 @@ def test_what_do_you_know_lists_values_sources_and_consent(chat: Chat) -> None:
     )
     assert "- questions you skipped (never asked again): contact_frequency" in summary
     assert "- profiling: granted (23 Nov 2026)" in summary
-    assert turn.messages[1].text.startswith("If something is wrong, just tell me")
+    assert "- sms marketing: granted (23 Nov 2026)" in summary
+    assert turn.messages[1].text.startswith('If something is wrong, say "change my ..."')
     assert turn.messages[-1].text.startswith("What brings you to us?")  # pending, asked again
 
 
