@@ -1,18 +1,22 @@
-"""Socket.IO channel for the web chat: session rooms, guarded messages, a bot-initiated welcome.
+"""Socket.IO channel for the web chat: signed sessions, guarded messages, a bot-initiated welcome.
 
 Rasa 3.6's own SocketIOInput calls `sio.enter_room` without awaiting it, which
 python-socketio 5.x made a coroutine: the browser never joins its session room
 and, with session persistence on, never receives an answer. This connector
-awaits it, accepts only well-formed session ids, passes every shopper message
-through the guard, and lets the page ask for the welcome (`rapport_start`)
-without typing anything.
+awaits it, passes every shopper message through the guard, and lets the page ask
+for the welcome (`rapport_start`) without typing anything.
+
+Session ids are issued here, never chosen by the browser (bot/services/chat_sessions.py):
+`session_request` carries the `session_token` of an earlier `session_confirm`, if the
+page has one; a valid token resumes that session, anything else starts a fresh one.
+The confirmation is `{"session_id": ..., "session_token": ...}`. A socket is in one
+session room at a time, and only messages for that session are taken from it.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import uuid
 from typing import Any, Awaitable, Callable
 
 from rasa.core.channels.channel import UserMessage
@@ -27,6 +31,7 @@ from bot.channels.guard import guarded
 from bot.channels.platform import apply_platform_fixes
 from bot.config import load_settings
 from bot.domain.model import Identity
+from bot.services.chat_sessions import session_tokens
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +64,9 @@ class GuardedSocketIOInput(SocketIOInput):
         bp = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
         shopper_message = guarded(on_new_message)
-        secret = load_settings().shop_secret
+        settings = load_settings()
+        secret = settings.shop_secret
+        tokens = session_tokens(settings.session_secret, settings.var_dir)
         namespace = self.namespace
 
         @bp.route("/", methods=["GET"])
@@ -71,16 +78,21 @@ class GuardedSocketIOInput(SocketIOInput):
             return True
 
         @sio.on("session_request", namespace=namespace)
-        async def session_request(sid: str, data: dict[str, Any] | None) -> None:
-            asked = (
-                valid_session_id((data or {}).get("session_id")) if isinstance(data, dict) else None
-            )
-            session_id = asked or uuid.uuid4().hex
-            await sio.enter_room(sid, session_id, namespace=namespace)
-            if isinstance(data, dict) and "customer" in data:
-                identity = Identity(self.name(), session_id)
-                await attach_if_vouched(identity, {"customer": data.get("customer")}, secret)
-            await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
+        async def session_request(sid: str, data: Any) -> None:
+            request = data if isinstance(data, dict) else {}
+            presented = request.get("session_token")
+            session = tokens.start(presented)
+            if presented is not None and not session.resumed:
+                logger.info("web chat session token not valid: a new session was issued")
+            for room in sio.rooms(sid, namespace=namespace):
+                if room != sid:
+                    await sio.leave_room(sid, room, namespace=namespace)
+            await sio.enter_room(sid, session.session_id, namespace=namespace)
+            if "customer" in request:
+                identity = Identity(self.name(), session.session_id)
+                await attach_if_vouched(identity, {"customer": request.get("customer")}, secret)
+            confirmation = {"session_id": session.session_id, "session_token": session.token}
+            await sio.emit("session_confirm", confirmation, room=sid, namespace=namespace)
 
         def _message(sid: str, data: Any, text: Any) -> UserMessage | None:
             session_id = (

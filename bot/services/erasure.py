@@ -8,13 +8,13 @@ that an erasure happened and how much was erased, nothing personal.
 from __future__ import annotations
 
 import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
 from bot.domain.model import Identity
+from bot.services.secret_files import load_or_create_secret
 from bot.store.ports import UnitOfWork, UnitOfWorkFactory
 
 
@@ -25,13 +25,7 @@ def tombstone_hash(salt: str, identity: Identity) -> str:
 
 def load_or_create_salt(path: Path) -> str:
     """The installation's erasure salt, created once (kept out of the database)."""
-    if path.exists():
-        return path.read_text(encoding="utf-8").strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    salt = secrets.token_hex(32)
-    path.write_text(salt, encoding="utf-8")
-    path.chmod(0o600)
-    return salt
+    return load_or_create_secret(path)
 
 
 @dataclass(frozen=True)

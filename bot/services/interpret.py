@@ -14,6 +14,7 @@ from typing import Union
 
 from bot.domain.model import JsonValue
 from bot.domain.questions import Question, Vocabulary
+from bot.domain.text import inert
 
 MAX_OWN_WORDS = 200
 
@@ -114,13 +115,17 @@ def _read_mentions(
 
 
 def summarize(question: Question, value: JsonValue) -> str:
-    """Say a stored value back in plain words ("SMS, not email")."""
+    """Say a stored value back in plain words ("SMS, not email").
+
+    The shopper's own words are shown inert (bidi and zero-width characters as markers).
+    """
     if isinstance(value, str):
         return question.label(value)
     if not isinstance(value, dict):
         return str(value)
+    own_words = inert(str(value.get("other_text", "")))
     selected = [
-        f'"{value.get("other_text", "")}" (in your words)' if v == "other" else question.label(v)
+        f'"{own_words}" (in your words)' if v == "other" else question.label(v)
         for v in value.get("selected", [])
     ]
     excluded = [question.label(v) for v in value.get("excluded", [])]

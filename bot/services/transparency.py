@@ -7,6 +7,7 @@ from datetime import datetime
 from bot.domain.model import AttributeValue, Person, Provenance
 from bot.domain.purchases import PurchaseContext, Purpose
 from bot.domain.questions import QuestionBank
+from bot.domain.text import inert
 from bot.services.interpret import summarize
 
 CHANNEL_NAMES = {
@@ -53,7 +54,11 @@ def _purchase_line(context: PurchaseContext) -> str:
 def profile_summary(
     bank: QuestionBank, person: Person, purchases: list[PurchaseContext]
 ) -> list[str]:
-    """The lines of the summary (one message each), plain text, nothing left out."""
+    """The lines of the summary (one message each), plain text, nothing left out.
+
+    Stored text is shown inert: bidi, zero-width and control characters a shopper (or
+    an order) put into a value appear as markers like `⟨U+202E⟩` (bot/domain/text.py).
+    """
     lines: list[str] = []
     current = person.current_values()
     for question in bank.by_priority():
@@ -80,4 +85,4 @@ def profile_summary(
             lines.append(
                 f"- {purpose.replace('_', ' ')}: {record.status.value} ({_when(record.created_at)})"
             )
-    return lines
+    return [inert(line) for line in lines]

@@ -8,6 +8,7 @@ from typing import AsyncIterator
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -15,7 +16,9 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from bot.config import Settings
-from bot.web.api import LazyServices, orders_route
+from bot.web.api import MAX_BODY_BYTES, ORDERS_PATH, LazyServices, orders_route
+from bot.web.exports import export_route
+from bot.web.limits import DEFAULT_MAX_BODY_BYTES, BodyLimits
 
 HERE = Path(__file__).resolve().parent
 
@@ -73,12 +76,19 @@ def create_app(settings: Settings) -> Starlette:
         yield
         services.close()
 
+    # Every route refuses a body over its limit with 413 (docs/security.md): the orders
+    # API streams up to 10 MiB; nothing else reads a body, so 1 KiB is plenty.
+    limits = Middleware(
+        BodyLimits, default=DEFAULT_MAX_BODY_BYTES, streamed={ORDERS_PATH: MAX_BODY_BYTES}
+    )
     return Starlette(
         lifespan=lifespan,
+        middleware=[limits],
         routes=[
             Route("/", chat_page),
             Route("/healthz", health),
             orders_route(services),
+            export_route(services, settings, templates),
             Mount("/static/vendor", StaticFiles(directory=str(vendor_dir)), name="vendor"),
             Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
         ],

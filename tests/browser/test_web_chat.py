@@ -6,122 +6,24 @@ vendored Socket.IO client (`make vendor`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+import json
+import re
 
-import pytest
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Page, WebSocketRoute, expect
 
-from tests.harness import ROOT, Stack, start_stack
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-VENDOR_FILE = ROOT / "var" / "vendor" / "socket.io.min.js"
-SCREENSHOT = ROOT / "var" / "screenshots" / "web-chat.png"
-REPLY_TIMEOUT_MS = 30_000
-"""The first bot reply can take a while: Rasa loads lazily on the first message."""
-
-GREETING = "Hi! I'm Calmly's assistant, a bot."
-CONSENT_QUESTION = "may I ask you a couple of quick questions?"
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Path:
-    """Debian's Chromium; a missing browser is a failure, not a skip."""
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make browser` to install Debian's chromium")
-    if not VENDOR_FILE.exists():
-        pytest.fail(f"{VENDOR_FILE} is missing: run `make vendor`")
-    return CHROMIUM
-
-
-@pytest.fixture(scope="module")
-def browser(chromium: Path) -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True
-        )
-        yield launched
-        launched.close()
-
-
-@pytest.fixture(scope="module")
-def stack(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """The running stack (asks for `chromium` first so a missing browser fails fast)."""
-    running = start_stack(tmp_path_factory.mktemp("browser"))
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh browser context (empty storage, so a new shopper) per test."""
-    context = browser.new_context(viewport={"width": 640, "height": 820})
-    yield context.new_page()
-    context.close()
-
-
-@pytest.fixture
-def page_errors(page: Page) -> list[str]:
-    """Console errors and uncaught exceptions of `page` (CSP violations show up here)."""
-    errors: list[str] = []
-    page.on(
-        "console", lambda message: errors.append(message.text) if message.type == "error" else None
-    )
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return errors
-
-
-def chat_log(page: Page) -> Locator:
-    return page.get_by_role("log")
-
-
-def message_box(page: Page) -> Locator:
-    return page.get_by_role("textbox", name="Your message")
-
-
-def bot_says(page: Page, text: str) -> None:
-    expect(chat_log(page)).to_contain_text(text, timeout=REPLY_TIMEOUT_MS)
-
-
-def open_chat(page: Page, stack: Stack) -> None:
-    """Open the page and wait until the bot has asked for consent."""
-    page.goto(stack.web_url)
-    expect(page.get_by_role("status")).to_have_text("Connected", timeout=REPLY_TIMEOUT_MS)
-    bot_says(page, GREETING)
-    bot_says(page, CONSENT_QUESTION)
-
-
-def type_message(page: Page, text: str) -> None:
-    message_box(page).fill(text)
-    message_box(page).press("Enter")
-
-
-def take_screenshot(page: Page) -> None:
-    """A picture of the chat for the docs (no hover effect, animations finished)."""
-    page.mouse.move(0, 0)
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT), animations="disabled")
-
-
-def stored_session_id(page: Page) -> str:
-    session_id = page.evaluate("window.localStorage.getItem('rapport.session')")
-    assert isinstance(session_id, str) and len(session_id) == 32, session_id
-    return session_id
-
-
-def socketio_people(export: list[dict[str, Any]], session_id: str) -> list[dict[str, Any]]:
-    """The exported people known by the web chat session `session_id`."""
-    identity = {"channel": "socketio", "external_id": session_id}
-    return [person for person in export if identity in person["identities"]]
+from tests.browser.support import (
+    CONSENT_QUESTION,
+    GREETING,
+    REPLY_TIMEOUT_MS,
+    bot_says,
+    chat_log,
+    open_chat,
+    socketio_people,
+    stored_session_id,
+    take_screenshot,
+    type_message,
+)
+from tests.harness import Stack
 
 
 def test_a_shopper_answers_two_questions_in_the_web_chat(
@@ -136,6 +38,9 @@ def test_a_shopper_answers_two_questions_in_the_web_chat(
 
     type_message(page, "text me, email is too much")
     bot_says(page, "Got it: SMS, not email.")
+    bot_says(page, "One more thing, separate from your preference")
+    page.get_by_role("button", name="No thanks").click()
+    bot_says(page, "No problem: no offers or news by SMS.")
     bot_says(page, "How often would you like to hear from us")
 
     page.get_by_role("button", name="Weekly").click()
@@ -170,6 +75,7 @@ def test_markup_typed_by_a_shopper_is_shown_as_text(page: Page, stack: Stack) ->
 def test_a_reload_keeps_the_transcript_and_the_session(page: Page, stack: Stack) -> None:
     open_chat(page, stack)
     session_id = stored_session_id(page)
+    stored_session_token(page)  # the server's signed token is what resumes the session
 
     page.reload()
 
@@ -184,3 +90,77 @@ def test_a_reload_keeps_the_transcript_and_the_session(page: Page, stack: Stack)
     people = socketio_people(stack.export(), session_id)
     assert len(people) == 1
     assert [i["channel"] for i in people[0]["identities"]] == ["socketio"]
+
+
+def stored_session_token(page: Page) -> str:
+    token = page.evaluate("window.localStorage.getItem('rapport.session_token')")
+    assert isinstance(token, str) and token.startswith(stored_session_id(page) + "."), token
+    return token
+
+
+def test_the_server_issues_the_session_and_a_bad_token_starts_afresh(
+    page: Page, stack: Stack
+) -> None:
+    open_chat(page, stack)
+    session_id = stored_session_id(page)
+    stored_session_token(page)
+
+    # Someone else's session id, or a token edited by hand, is never taken as it is.
+    page.evaluate(
+        """([id]) => {
+             localStorage.setItem('rapport.session_token', id + '.AAAAAA.forged');
+             localStorage.setItem('rapport.session', id);
+           }""",
+        [session_id],
+    )
+    page.reload()
+
+    expect(page.get_by_role("status")).to_have_text("Connected", timeout=REPLY_TIMEOUT_MS)
+    bot_says(page, CONSENT_QUESTION)  # a fresh conversation, welcomed anew
+    assert stored_session_id(page) != session_id
+    stored_session_token(page)
+
+
+def test_a_right_to_left_override_in_a_bot_message_stays_inside_its_bubble(
+    page: Page, stack: Stack
+) -> None:
+    """A bot message with U+202E (injected into the page's websocket) is isolated."""
+    sockets: list[WebSocketRoute] = []
+
+    def route(ws: WebSocketRoute) -> None:
+        ws.connect_to_server()
+        sockets.append(ws)
+
+    page.route_web_socket(re.compile(r"/socket\.io/"), route)
+    open_chat(page, stack)
+    override = "Your code: \u202e4321-DCBA and the rest"
+    frame = json.dumps(["bot_uttered", {"text": override}])
+    sockets[-1].send(f"42{frame}")
+    sockets[-1].send("42" + json.dumps(["bot_uttered", {"text": "Plain text after it."}]))
+    bot_says(page, "Plain text after it.")
+
+    bubbles = chat_log(page).locator(".message--bot .message__text")
+    tricky, after = bubbles.nth(-2), bubbles.nth(-1)
+    expect(tricky).to_have_text(override)  # shown as text, nothing dropped
+    expect(tricky).to_have_attribute("dir", "auto")
+    assert tricky.evaluate("e => getComputedStyle(e).unicodeBidi") == "isolate"
+    # The next message reads left to right: its first letter is left of its last one.
+    lefts = after.evaluate(
+        """e => {
+             const text = e.firstChild, range = document.createRange();
+             const left = (i) => { range.setStart(text, i); range.setEnd(text, i + 1);
+                                   return range.getBoundingClientRect().left; };
+             return [left(0), left(text.length - 2)];
+           }"""
+    )
+    assert lefts[0] < lefts[1], lefts
+    # And inside the bubble, the text before the override keeps its order.
+    before = tricky.evaluate(
+        """e => {
+             const text = e.firstChild, range = document.createRange();
+             const left = (i) => { range.setStart(text, i); range.setEnd(text, i + 1);
+                                   return range.getBoundingClientRect().left; };
+             return [left(0), left(5)];
+           }"""
+    )
+    assert before[0] < before[1], before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import uuid
 from pathlib import Path
@@ -9,11 +10,14 @@ from typing import Callable, Iterator
 
 import pytest
 from sqlalchemy import text
+from starlette.testclient import TestClient
 
+from bot.config import Settings, load_settings
 from bot.store.memory import MemoryStore
 from bot.store.migrate import upgrade
 from bot.store.ports import UnitOfWorkFactory
 from bot.store.sql import SqlUnitOfWorkFactory, make_engine
+from bot.web.app import create_app
 
 POSTGRES_URL = os.environ.get(
     "RAPPORT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -67,3 +71,28 @@ def uow_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Unit
 
 
 MakeFactory = Callable[[], UnitOfWorkFactory]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings of a web app on a fresh, migrated SQLite store under `tmp_path`."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    upgrade(url)
+    (tmp_path / "vendor").mkdir()
+    (tmp_path / "vendor" / "socket.io.min.js").write_text("/* fake socket.io */")
+    return dataclasses.replace(load_settings(), database_url=url, var_dir=tmp_path)
+
+
+@pytest.fixture
+def store(settings: Settings) -> Iterator[SqlUnitOfWorkFactory]:
+    """The store behind `settings`."""
+    engine = make_engine(settings.resolved_database_url)
+    yield SqlUnitOfWorkFactory(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    """The web app for `settings`, in Starlette's test client."""
+    with TestClient(create_app(settings)) as client:
+        yield client

@@ -2,48 +2,23 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from bot.config import Settings, load_settings
 from bot.domain.model import Identity, utcnow
 from bot.services.profiles import export_people
 from bot.services.tokens import InvalidScope, create_token, token_hash, token_scope
-from bot.store.migrate import upgrade
-from bot.store.sql import SqlUnitOfWorkFactory, make_engine
+from bot.store.sql import SqlUnitOfWorkFactory
 from bot.store.tables import api_tokens, order_items
 from bot.web.api import MAX_BODY_BYTES
-from bot.web.app import create_app
 
 URL = "/api/v1/orders"
 MENSWEAR = "apparel/menswear/shirts"
 DRESSES = "apparel/womenswear/dresses"
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    upgrade(url)
-    return dataclasses.replace(load_settings(), database_url=url, var_dir=tmp_path)
-
-
-@pytest.fixture
-def store(settings: Settings) -> Iterator[SqlUnitOfWorkFactory]:
-    engine = make_engine(settings.resolved_database_url)
-    yield SqlUnitOfWorkFactory(engine)
-    engine.dispose()
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as client:
-        yield client
 
 
 @pytest.fixture

@@ -1,21 +1,27 @@
 /**
  * Rapport web chat: talks to Rasa's Socket.IO channel (bot/channels/socketio.py).
  *
- * - The session id lives in localStorage, so a shopper keeps one conversation
- *   across reloads; the transcript lives in sessionStorage (per tab) and is
- *   re-rendered on reload.
+ * - The server issues the session id with a signed, expiring session token
+ *   (`session_confirm`); both live in localStorage and the token is presented on
+ *   every (re)connect, so a shopper keeps one conversation across reloads. A token
+ *   the server no longer accepts just means a fresh session. The transcript lives
+ *   in sessionStorage (per tab) and is re-rendered on reload.
  * - The bot speaks first: `rapport_start` is emitted once per tab and session,
  *   never again after a reload.
  * - Message text is only ever put into the page with textContent: nothing a
- *   shopper types or the bot sends is parsed as HTML.
+ *   shopper types or the bot sends is parsed as HTML. Bubbles and buttons are
+ *   direction-isolated (dir="auto"), so a right-to-left override inside one cannot
+ *   reorder anything around it.
  */
 (function () {
   "use strict";
 
   const SESSION_KEY = "rapport.session";
+  const TOKEN_KEY = "rapport.session_token";
   const TRANSCRIPT_PREFIX = "rapport.transcript.";
   const TRANSCRIPT_LIMIT = 200;
   const SESSION_ID = /^[0-9a-f]{32}$/;
+  const SESSION_TOKEN = /^[A-Za-z0-9_.-]{1,200}$/;
   const COUNTER_FROM = 0.9; // show the character counter from 90% of the limit
   const TYPING_TIMEOUT_MS = 20000;
 
@@ -40,7 +46,8 @@
   const state = {
     socket: null,
     ready: false,
-    sessionId: readSessionId(),
+    sessionId: readStored(SESSION_KEY, SESSION_ID),
+    sessionToken: readStored(TOKEN_KEY, SESSION_TOKEN),
     transcript: null,
     typingTimer: 0,
   };
@@ -48,25 +55,27 @@
   /* ---------- storage (may be unavailable, e.g. in some private modes) ---------- */
 
   function sessionRequest() {
-    const request = { session_id: state.sessionId };
+    const request = {};
+    if (state.sessionToken) request.session_token = state.sessionToken;
     if (config.customerId && config.customerSignature) {
       request.customer = { id: config.customerId, signature: config.customerSignature };
     }
     return request;
   }
 
-  function readSessionId() {
+  function readStored(key, shape) {
     try {
-      const stored = window.localStorage.getItem(SESSION_KEY);
-      return stored && SESSION_ID.test(stored) ? stored : null;
+      const stored = window.localStorage.getItem(key);
+      return stored && shape.test(stored) ? stored : null;
     } catch (error) {
       return null;
     }
   }
 
-  function writeSessionId(sessionId) {
+  function writeSession(sessionId, sessionToken) {
     try {
       window.localStorage.setItem(SESSION_KEY, sessionId);
+      window.localStorage.setItem(TOKEN_KEY, sessionToken);
     } catch (error) {
       /* the conversation still works, it just won't survive a reload */
     }
@@ -114,10 +123,45 @@
 
     const bubble = document.createElement("p");
     bubble.className = "message__text";
-    bubble.textContent = entry.text;
+    bubble.dir = "auto";
+    if (entry.from === "bot") {
+      bubble.append(...withExportLinks(entry.text));
+    } else {
+      bubble.textContent = entry.text;
+    }
 
     item.append(speaker, bubble);
     return item;
+  }
+
+  /* The bot's "export my data" link, made clickable: only a link to this page's own
+     origin under /export/, built as an element (never parsed as HTML). */
+  const EXPORT_LINK = /https?:\/\/[^\s]+\/export\/[A-Za-z0-9_-]+/g;
+
+  function withExportLinks(text) {
+    const parts = [];
+    let last = 0;
+    for (const match of text.matchAll(EXPORT_LINK)) {
+      let url = null;
+      try {
+        url = new URL(match[0]);
+      } catch (error) {
+        url = null;
+      }
+      if (!url || url.origin !== window.location.origin) {
+        continue;
+      }
+      parts.push(document.createTextNode(text.slice(last, match.index)));
+      const link = document.createElement("a");
+      link.href = url.href;
+      link.textContent = match[0];
+      link.rel = "noopener noreferrer";
+      link.target = "_blank";
+      parts.push(link);
+      last = match.index + match[0].length;
+    }
+    parts.push(document.createTextNode(text.slice(last)));
+    return parts;
   }
 
   function quickRepliesElement(replies) {
@@ -129,6 +173,7 @@
       const button = document.createElement("button");
       button.type = "button";
       button.className = "quick-replies__button";
+      button.dir = "auto";
       button.textContent = reply.title;
       button.disabled = !state.ready;
       button.addEventListener("click", () => sendShopperMessage(reply.payload, reply.title));
@@ -233,14 +278,22 @@
   }
 
   function onSessionConfirm(data) {
-    const sessionId = typeof data === "string" ? data : data && data.session_id;
-    if (typeof sessionId !== "string" || !SESSION_ID.test(sessionId)) {
+    const sessionId = data && data.session_id;
+    const sessionToken = data && data.session_token;
+    if (
+      typeof sessionId !== "string" ||
+      !SESSION_ID.test(sessionId) ||
+      typeof sessionToken !== "string" ||
+      !SESSION_TOKEN.test(sessionToken)
+    ) {
       setStatus("error", "Connection problem: please reload the page.");
       return;
     }
+    // Every confirmation carries a fresh token: keeping the newest keeps the session alive.
+    state.sessionToken = sessionToken;
+    writeSession(sessionId, sessionToken);
     if (sessionId !== state.sessionId) {
       state.sessionId = sessionId;
-      writeSessionId(sessionId);
       state.transcript = loadTranscript(sessionId);
       renderTranscript();
     }
