@@ -58,9 +58,9 @@ browser: ## Debian chromium for the browser tests
 	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@/usr/bin/chromium --version
 
-run: train db vendor demo ## Rasa :5005, actions :5055, web chat :8000, under honcho
+run: train db vendor demo ## Rasa :5005, actions :5055, web chat :8000, retention, under honcho
 	@$(BIN)/rapport nlu build >/dev/null
-	$(BIN)/honcho start -f Procfile
+	RAPPORT_RASA_JWT_SECRET="$$($(BIN)/rapport rasa jwt-secret)" $(BIN)/honcho start -f Procfile
 
 test: train vendor browser lint typecheck ## lint, types and every test, from a fresh clone
 	$(BIN)/pytest

@@ -58,9 +58,13 @@ def _profiles_export(args: argparse.Namespace) -> int:
 
 
 def _profiles_show(args: argparse.Namespace) -> int:
+    from bot.domain.text import inert_json
     from bot.services.profiles import show_person
 
-    print(json.dumps(show_person(_uow_factory(), args.reference), ensure_ascii=False, indent=2))
+    # For reading: bidi, zero-width and control characters shown as markers (`export`
+    # keeps the exact text).
+    document = inert_json(show_person(_uow_factory(), args.reference))
+    print(json.dumps(document, ensure_ascii=False, indent=2))
     return 0
 
 
@@ -116,14 +120,20 @@ def _orders_import(args: argparse.Namespace) -> int:
 
 
 class _AccessLogWithoutQuery(logging.Filter):
-    """Drops the query string from uvicorn's access log lines: a link into the chat page or
-    a shop's API call may carry e-mail addresses or customer ids there."""
+    """Keeps personal data and secrets out of uvicorn's access log lines.
+
+    The client address is dropped (an IP address identifies a person), the query
+    string is dropped (a link into the chat page or a shop's API call may carry e-mail
+    addresses or customer ids), and the token of an export link is replaced.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
         if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
             path, mark, _ = args[2].partition("?")
-            record.args = (*args[:2], f"{path}?<redacted>" if mark else path, *args[3:])
+            if path.startswith("/export/"):
+                path = "/export/<redacted>"
+            record.args = ("-", args[1], f"{path}?<redacted>" if mark else path, *args[3:])
         return True
 
 
@@ -201,6 +211,108 @@ def _ready(args: argparse.Namespace) -> int:
     return 0
 
 
+RASA_UNREACHABLE = 3
+
+
+def _rasa_jwt_secret(_: argparse.Namespace) -> int:
+    from bot.services.rasa_api import jwt_secret
+
+    # For `make run` only (it passes the secret to Rasa's --jwt-secret); never logged.
+    print(jwt_secret(load_settings()))
+    return 0
+
+
+def _retention_once(days: float) -> int:
+    """One retention run: the store sweep, then transcripts (needs Rasa). Counts only."""
+    import asyncio
+
+    from bot.domain.model import utcnow
+    from bot.services.rasa_api import RasaApi, RasaUnreachable
+    from bot.services.retention import RetentionService
+
+    settings = load_settings()
+    service = RetentionService(_uow_factory(), utcnow)
+    store = service.sweep_store()
+    print(
+        f"store: deleted {store.flags} expired purchase flags, {store.link_codes} expired "
+        f"link codes, {store.link_attempts} old link attempts",
+        flush=True,
+    )
+    try:
+        swept = asyncio.run(
+            service.sweep_transcripts(lambda: RasaApi.from_settings(settings), days)
+        )
+    except RasaUnreachable as exc:
+        print(f"transcripts: skipped, {exc}; run again once Rasa is up", file=sys.stderr)
+        return RASA_UNREACHABLE
+    failed = f", {swept.failed} refused by Rasa" if swept.failed else ""
+    print(
+        f"transcripts older than {days:g} days: deleted {swept.events_deleted} events from "
+        f"{swept.trimmed} of {swept.conversations} conversations{failed}",
+        flush=True,
+    )
+    return 1 if swept.failed else 0
+
+
+def _days(raw: str) -> float:
+    try:
+        days = float(raw)
+    except ValueError:
+        days = -1.0
+    if not 0 <= days <= 36500:  # also refuses NaN
+        raise argparse.ArgumentTypeError(f"not a number of days >= 0: {raw!r}")
+    return days
+
+
+def _positive(raw: str) -> float:
+    try:
+        number = float(raw)
+    except ValueError:
+        number = 0.0
+    if not 0 < number < float("inf"):
+        raise argparse.ArgumentTypeError(f"not a number > 0: {raw!r}")
+    return number
+
+
+def _retention_run(args: argparse.Namespace) -> int:
+    days = args.days if args.days is not None else float(load_settings().retention_days)
+    return _retention_once(days)
+
+
+def _retention_schedule(args: argparse.Namespace) -> int:
+    import threading
+    from datetime import datetime, timedelta, timezone
+
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    days = args.days if args.days is not None else float(load_settings().retention_days)
+    scheduler = BlockingScheduler(timezone=timezone.utc)
+    running = threading.Lock()
+
+    def run() -> None:
+        if not running.acquire(blocking=False):
+            return
+        try:
+            code = _retention_once(days)
+        finally:
+            running.release()
+        if code == RASA_UNREACHABLE:  # e.g. at start, while Rasa loads its model
+            retry = datetime.now(timezone.utc) + timedelta(minutes=args.retry_minutes)
+            scheduler.add_job(run, "date", run_date=retry, id="retry", replace_existing=True)
+
+    scheduler.add_job(
+        run,
+        "interval",
+        hours=args.every_hours,
+        next_run_time=datetime.now(timezone.utc),
+        id="retention",
+        coalesce=True,
+    )
+    print(f"retention: now, then every {args.every_hours:g} hours", flush=True)
+    scheduler.start()  # until the process is stopped (honcho, Ctrl-C)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     root = argparse.ArgumentParser(prog="rapport", description=__doc__)
@@ -253,6 +365,35 @@ def parser() -> argparse.ArgumentParser:
     ready.add_argument("--timeout", type=float, default=300)
     ready.add_argument("--no-stay", dest="stay", action="store_false")
     ready.set_defaults(func=_ready)
+
+    rasa = commands.add_parser("rasa", help="Rasa's HTTP API")
+    rasa_commands = rasa.add_subparsers(dest="sub", required=True)
+    rasa_commands.add_parser(
+        "jwt-secret",
+        help="print RAPPORT_RASA_JWT_SECRET, or the one kept in var/rasa-jwt.secret "
+        "(created once, mode 0600)",
+    ).set_defaults(func=_rasa_jwt_secret)
+
+    retention = commands.add_parser("retention", help="delete what is kept no longer")
+    retention_commands = retention.add_subparsers(dest="sub", required=True)
+    days_help = "delete conversation transcripts older than this (RAPPORT_RETENTION_DAYS, 90)"
+    once = retention_commands.add_parser(
+        "run", help="delete expired store rows and old transcripts once; prints counts"
+    )
+    once.add_argument("--days", type=_days, help=days_help)
+    once.set_defaults(func=_retention_run)
+    schedule = retention_commands.add_parser(
+        "schedule", help="run retention now, then every --every-hours (make run)"
+    )
+    schedule.add_argument("--days", type=_days, help=days_help)
+    schedule.add_argument("--every-hours", type=_positive, default=24.0)
+    schedule.add_argument(
+        "--retry-minutes",
+        type=_positive,
+        default=1.0,
+        help="when Rasa is not reachable, try again after this many minutes",
+    )
+    schedule.set_defaults(func=_retention_schedule)
     return root
 
 

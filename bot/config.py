@@ -48,6 +48,14 @@ class Settings:
         shop_secret: key of the HMAC a shop signs logged-in customer ids with.
         rest_token: bearer token the REST webhook requires (open when empty, outside production).
         production: `RAPPORT_ENV=production`: the REST webhook is off unless rest_token is set.
+        public_url: the web app's address as shoppers reach it (export download links).
+        export_link_minutes: how long a shopper's "export my data" link stays usable.
+        rasa_jwt_secret: HS256 key of Rasa's HTTP API (`--jwt-secret`); empty: the one
+            generated once in var/rasa-jwt.secret (see bot/services/rasa_api.py).
+        retention_days: conversation transcripts older than this are deleted by
+            `rapport retention run`.
+        session_secret: HMAC key of the web chat's session tokens; empty: the one
+            generated once in var/session.secret (see bot/services/chat_sessions.py).
     """
 
     database_url: str = ""
@@ -69,6 +77,11 @@ class Settings:
     shop_secret: str = ""
     rest_token: str = ""
     production: bool = False
+    public_url: str = "http://127.0.0.1:8000"
+    export_link_minutes: int = 15
+    rasa_jwt_secret: str = ""
+    retention_days: int = 90
+    session_secret: str = ""
 
     @property
     def resolved_database_url(self) -> str:
@@ -99,4 +112,22 @@ def load_settings() -> Settings:
         shop_secret=_env("RAPPORT_SHOP_SECRET", ""),
         rest_token=_env("RAPPORT_REST_TOKEN", ""),
         production=_env("RAPPORT_ENV", "development").lower() == "production",
+        public_url=_env(
+            "RAPPORT_PUBLIC_URL", f"http://127.0.0.1:{_env_int('RAPPORT_WEB_PORT', 8000)}"
+        ),
+        export_link_minutes=_env_int("RAPPORT_EXPORT_LINK_MINUTES", 15),
+        rasa_jwt_secret=_secret("RAPPORT_RASA_JWT_SECRET"),
+        retention_days=_env_int("RAPPORT_RETENTION_DAYS", 90),
+        session_secret=_secret("RAPPORT_SESSION_SECRET"),
     )
+
+
+MIN_SECRET_CHARS = 32
+
+
+def _secret(name: str) -> str:
+    # An HMAC / HS256 key shorter than its hash could be guessed offline from one token.
+    value = _env(name, "")
+    if value and len(value) < MIN_SECRET_CHARS:
+        raise ValueError(f"{name} must be at least {MIN_SECRET_CHARS} characters")
+    return value

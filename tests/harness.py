@@ -16,9 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.services.rasa_api import admin_token
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 MODEL = Path(os.environ.get("RAPPORT_MODEL", ROOT / "models" / "rapport.tar.gz"))
+# Request body limits (Sanic's REQUEST_MAX_SIZE), the same as in the Procfile.
+RASA_MAX_BODY = 4 * 1024 * 1024
+ACTIONS_MAX_BODY = 16 * 1024 * 1024
 
 
 def free_port() -> int:
@@ -64,7 +69,7 @@ class Stack:
     rasa_url: str
     actions_url: str
     web_url: str
-    api_token: str
+    jwt_secret: str
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def say(self, sender: str, text: str) -> list[dict[str, Any]]:
@@ -79,18 +84,40 @@ class Stack:
     def texts(self, sender: str, text: str) -> list[str]:
         return [r.get("text", "") for r in self.say(sender, text)]
 
+    def api_headers(self) -> dict[str, str]:
+        """Authorization for Rasa's HTTP API: a fresh admin JWT, as Rapport's own client."""
+        return {"Authorization": f"Bearer {admin_token(self.jwt_secret)}"}
+
+    def tracker(self, sender: str) -> dict[str, Any]:
+        """Every event of `sender`'s conversation (all sessions), through Rasa's API."""
+        status, body = http_json(
+            "GET",
+            f"{self.rasa_url}/conversations/{sender}/tracker?include_events=ALL",
+            headers=self.api_headers(),
+        )
+        assert status == 200, (status, body)
+        assert isinstance(body, dict)
+        return body
+
     def new_session(self, sender: str) -> None:
         """Start a new conversation session for `sender`, as after a long pause."""
         status, _ = http_json(
             "POST",
-            f"{self.rasa_url}/conversations/{sender}/tracker/events?token={self.api_token}",
+            f"{self.rasa_url}/conversations/{sender}/tracker/events",
             {"event": "session_started"},
+            headers=self.api_headers(),
         )
         assert status == 200
 
     def rapport(self, *args: str) -> str:
         """Run the `rapport` CLI against this stack's database."""
-        done = subprocess.run(
+        done = self.rapport_run(*args)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def rapport_run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run the `rapport` CLI against this stack; whatever its exit status."""
+        return subprocess.run(
             [str(BIN / "rapport"), *args],
             env=self.env,
             cwd=ROOT,
@@ -98,8 +125,6 @@ class Stack:
             text=True,
             timeout=120,
         )
-        assert done.returncode == 0, done.stderr
-        return done.stdout
 
     def export(self) -> list[dict[str, Any]]:
         output = self.rapport("profiles", "export", "--format", "jsonl")
@@ -148,13 +173,16 @@ def start_stack(
     """Migrate a fresh SQLite store in `workdir`, then start actions, Rasa and the web app.
 
     Rasa keeps its trackers in memory (as `make run` does), or in SQLite under
-    `workdir` with `sql_trackers=True`.
+    `workdir` with `sql_trackers=True` (Rasa's SQL tracker store, with the replacing
+    save of bot/channels/trackers.py). As in the Procfile, Rasa's HTTP API is on, only
+    with a JWT (HS256, RAPPORT_RASA_JWT_SECRET), on 127.0.0.1, and both servers cap
+    request bodies (SANIC_REQUEST_MAX_SIZE).
     """
     if not MODEL.exists():
         raise RuntimeError(f"no trained model at {MODEL}: run `make train`")
     workdir.mkdir(parents=True, exist_ok=True)
     rasa_port, actions_port, web_port = free_port(), free_port(), free_port()
-    token = secrets.token_hex(16)
+    jwt_secret = secrets.token_hex(32)
     env = {
         **os.environ,
         "RASA_TELEMETRY_ENABLED": "false",
@@ -164,11 +192,13 @@ def start_stack(
         "RAPPORT_WEB_PORT": str(web_port),
         "RAPPORT_RASA_URL": f"http://127.0.0.1:{rasa_port}",
         "RAPPORT_SHOP_NAME": "Calmly",
+        "RAPPORT_RASA_JWT_SECRET": jwt_secret,
         **(extra_env or {}),
     }
     endpoints = workdir / "endpoints.yml"
     trackers = (
-        f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{workdir / "trackers.db"}"\n'
+        "tracker_store:\n  type: bot.channels.trackers.ReplaceableSQLTrackerStore\n"
+        f'  dialect: "sqlite"\n  db: "{workdir / "trackers.db"}"\n'
         if sql_trackers
         else ""
     )
@@ -181,14 +211,14 @@ def start_stack(
         rasa_url=f"http://127.0.0.1:{rasa_port}",
         actions_url=f"http://127.0.0.1:{actions_port}",
         web_url=f"http://127.0.0.1:{web_port}",
-        api_token=token,
+        jwt_secret=jwt_secret,
     )
     stack.rapport("db", "upgrade")
     rasa = str(BIN / "rasa")
     try:
         actions = _spawn(
             [rasa, "run", "actions", "--actions", "actions", "--port", str(actions_port)],
-            env,
+            {**env, "SANIC_REQUEST_MAX_SIZE": str(ACTIONS_MAX_BODY)},
             workdir / "actions.log",
         )
         stack.processes.append(actions)
@@ -203,8 +233,9 @@ def start_stack(
                 "--port",
                 str(rasa_port),
                 "--enable-api",
-                "--auth-token",
-                token,
+                f"--jwt-secret={jwt_secret}",  # one argument even if it starts with "-"
+                "--jwt-method",
+                "HS256",
                 "--cors",
                 "*",
                 "--credentials",
@@ -212,7 +243,7 @@ def start_stack(
                 "--endpoints",
                 str(endpoints),
             ],
-            env,
+            {**env, "SANIC_REQUEST_MAX_SIZE": str(RASA_MAX_BODY)},
             workdir / "rasa.log",
         )
         stack.processes.append(server)

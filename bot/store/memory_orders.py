@@ -78,7 +78,7 @@ class MemoryOrderRepository:
         expires_at: datetime,
     ) -> None:
         flag = PurchaseFlag(
-            len(self._data.flags) + 1,
+            max((f.id for f in self._data.flags), default=0) + 1,
             person_id,
             order_id,
             line,
@@ -99,6 +99,12 @@ class MemoryOrderRepository:
             dataclasses.replace(f, status=status) if f.id == flag_id else f
             for f in self._data.flags
         ]
+
+    def delete_expired_flags(self, *, at: datetime) -> int:
+        kept = [f for f in self._data.flags if f.expires_at > at]
+        removed = len(self._data.flags) - len(kept)
+        self._data.flags = kept
+        return removed
 
     def add_context(self, *, person_id: str, context: PurchaseContext) -> None:
         self._data.contexts.append((person_id, context))

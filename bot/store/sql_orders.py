@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
@@ -156,6 +156,10 @@ class SqlOrderRepository:
         self._conn.execute(
             update(purchase_flags).where(purchase_flags.c.id == flag_id).values(status=status.value)
         )
+
+    def delete_expired_flags(self, *, at: datetime) -> int:
+        done = self._conn.execute(delete(purchase_flags).where(purchase_flags.c.expires_at <= at))
+        return int(done.rowcount)
 
     def add_context(self, *, person_id: str, context: PurchaseContext) -> None:
         self._conn.execute(

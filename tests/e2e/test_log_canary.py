@@ -149,6 +149,7 @@ TELEGRAM_TOKEN = f"{secrets.randbelow(10**9)}:AAcnry{secrets.token_hex(12)}"
 SLACK_TOKEN = f"xoxb-cnry{secrets.token_hex(12)}"
 SLACK_SECRET = f"slack-secret-{secrets.token_hex(8)}"
 SHOP_SECRET = f"shop-secret-{secrets.token_hex(8)}"
+SESSION_SECRET = f"session-secret-{secrets.token_hex(16)}"
 
 
 @pytest.fixture(scope="module")
@@ -168,12 +169,14 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
                     "SLACK_SIGNING_SECRET": SLACK_SECRET,
                     "SLACK_BASE_URL": f"{slack.url}/api/",
                     "RAPPORT_SHOP_SECRET": SHOP_SECRET,
+                    "RAPPORT_SESSION_SECRET": SESSION_SECRET,
                 },
             )
             try:
                 api_token = stack.rapport("tokens", "create", "--scope", "orders").strip()
                 customer, item = drive_orders(stack, api_token, canaries)
                 rest_replies = drive_rest(stack, canaries, customer)
+                export_token = drive_rights(stack, canaries)
                 drive_rasa_api(stack, canaries)
                 drive_telegram(stack, telegram, canaries)
                 drive_slack(stack, slack, canaries)
@@ -190,8 +193,10 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         "Slack bot token": SLACK_TOKEN,
         "Slack signing secret": SLACK_SECRET,
         "shop secret": SHOP_SECRET,
+        "web chat session secret": SESSION_SECRET,
         "orders API token": api_token,
-        "Rasa API token": stack.api_token,
+        "export link token": export_token,
+        "Rasa API JWT secret": stack.jwt_secret,
     }
     yield Run(
         logs=stack.logs(),
@@ -293,6 +298,29 @@ def rest_say(stack: Stack, sender: str, text: str, metadata: Any = None) -> list
     return [r.get("text", "") for r in replies]
 
 
+def drive_rights(stack: Stack, c: Canaries) -> str:
+    """Marketing consent, withdrawal, a change and an export link (opened and used) over REST.
+
+    Returns the export link's token, which must never be logged.
+    """
+    me = c.new("REST: sender (rights)")
+    rest_say(stack, me, "hi")
+    rest_say(stack, me, "Yes, go ahead")
+    rest_say(stack, me, "email and text me")
+    rest_say(stack, me, f"only email {c.new('REST: marketing answer')}")
+    rest_say(stack, me, f"please stop texting me {c.new('REST: withdrawal')}")
+    rest_say(stack, me, "that's wrong")
+    rest_say(stack, me, "How to contact you")
+    rest_say(stack, me, f"whatsapp {c.new('REST: changed value')}")
+    rest_say(stack, me, c.pii_text("REST: text after a change"))
+    [link] = [t for t in rest_say(stack, me, "export my data") if "/export/" in t]
+    url = link.split(": ", 1)[1].split()[0]
+    assert http_json("GET", url)[0] == 200
+    assert http_json("POST", url)[0] == 200
+    assert http_json("POST", url)[0] == 410
+    return url.rsplit("/", 1)[1]
+
+
 def drive_rest(stack: Stack, c: Canaries, customer: str) -> list[str]:
     """Conversations and refusals over REST; every reply the bot sent back."""
     replies: list[str] = []
@@ -348,9 +376,12 @@ def drive_rasa_api(stack: Stack, c: Canaries) -> None:
     """Rasa's tracker API for a canary sender, with the right and a forged token."""
     sender = c.new("Rasa API: sender")
     url = f"{stack.rasa_url}/conversations/{sender}/tracker"
-    status, _ = http_json("GET", f"{url}?token={stack.api_token}")
+    status, _ = http_json("GET", url, headers=stack.api_headers())
     assert status == 200
-    status, _ = http_json("GET", f"{url}?token={c.new('Rasa API: forged token')}")
+    forged = {"Authorization": f"Bearer {c.new('Rasa API: forged token')}"}
+    status, _ = http_json("GET", url, headers=forged)
+    assert status == 401
+    status, _ = http_json("GET", f"{url}?token={c.new('Rasa API: token in the query')}")
     assert status == 401
 
 
@@ -659,14 +690,14 @@ class SocketChat:
             except asyncio.TimeoutError:
                 raise AssertionError(f"no {what} in {WAIT}s; got {self.events}") from None
 
-    async def start_session(self, request: dict[str, Any]) -> str:
-        """Send a `session_request`; the session id the server confirmed."""
+    async def start_session(self, request: dict[str, Any]) -> dict[str, str]:
+        """Send a `session_request`; the session id and token the server confirmed."""
         await self.emit("session_request", request)
         await self.wait_for(
             lambda: any(event == "session_confirm" for event, _ in self.events), "session_confirm"
         )
         confirmed = [data for event, data in self.events if event == "session_confirm"]
-        return str(confirmed[-1])
+        return dict(confirmed[-1])
 
     async def say(self, event: str, data: dict[str, Any], last: str) -> list[str]:
         """Emit `event`; the bot's messages since, once one starting with `last` arrived."""
@@ -687,14 +718,15 @@ class SocketChat:
 
 
 async def drive_socketio(stack: Stack, c: Canaries) -> list[str]:
-    """A web chat with a canary session id and a signed customer; refusals; a forged customer."""
-    session = c.add(secrets.token_hex(16), "Socket.IO: session id")
+    """A web chat (its issued session id and token watched) with a signed customer; refusals;
+    a forged session token and a forged customer."""
     customer = c.new("Socket.IO: customer id")
     vouched = {"id": customer, "signature": sign(customer, SHOP_SECRET)}
     chat = await SocketChat.open(stack.rasa_url)
     try:
-        confirmed = await chat.start_session({"session_id": session, "customer": vouched})
-        assert confirmed == session
+        confirmed = await chat.start_session({"customer": vouched})
+        session = c.add(confirmed["session_id"], "Socket.IO: session id")
+        c.add(confirmed["session_token"], "Socket.IO: session token")
         ids = {"session_id": session}
         await chat.say("rapport_start", ids, CONSENT)
         await chat.say("user_uttered", {**ids, "message": "Yes, go ahead"}, FIRST_QUESTION)
@@ -721,9 +753,11 @@ async def drive_socketio(stack: Stack, c: Canaries) -> list[str]:
 
     forged = await SocketChat.open(stack.rasa_url)
     try:
-        other = c.add(secrets.token_hex(16), "Socket.IO: session id (forged customer)")
+        token = c.add(f"{secrets.token_hex(16)}.cnry.{c.new('x')}", "Socket.IO: forged token")
         bad = {"id": c.new("Socket.IO: forged customer id"), "signature": "f" * 64}
-        assert await forged.start_session({"session_id": other, "customer": bad}) == other
+        confirmed = await forged.start_session({"session_token": token, "customer": bad})
+        other = c.add(confirmed["session_id"], "Socket.IO: session id (forged customer)")
+        c.add(confirmed["session_token"], "Socket.IO: session token (forged customer)")
         await forged.say("rapport_start", {"session_id": other}, CONSENT)
     finally:
         await forged.close()
@@ -775,6 +809,7 @@ def test_the_error_paths_ran_and_their_log_lines_were_captured(run: Run) -> None
         "slack chat.postMessage refused: channel_not_found",
         "socket.io message for a session this socket did not join ignored",
         "socket.io message without a valid session id ignored",
+        "web chat session token not valid: a new session was issued",
     ]:
         assert line in run.logs, line
 

@@ -36,12 +36,7 @@ def person_of(stack: Stack, sender: str) -> dict[str, Any]:
 
 
 def tracker(stack: Stack, sender: str) -> dict[str, Any]:
-    status, body = http_json(
-        "GET", f"{stack.rasa_url}/conversations/{sender}/tracker?token={stack.api_token}"
-    )
-    assert status == 200
-    assert isinstance(body, dict)
-    return body
+    return stack.tracker(sender)
 
 
 def test_full_profiling_conversation_then_a_returning_session(stack: Stack) -> None:
@@ -57,6 +52,11 @@ def test_full_profiling_conversation_then_a_returning_session(stack: Stack) -> N
     assert why[0] == "So we only contact you in the ways you actually want."
     reply = stack.texts(me, "text me, email is too much")
     assert reply[0] == "Got it: SMS, not email."
+    # A preference is not a consent: marketing by SMS is asked about separately.
+    assert "may we also send you offers and news by SMS?" in reply[1]
+    declined = stack.texts(me, "no thanks")
+    assert declined[0] == "No problem: no offers or news by SMS."
+    assert declined[1].startswith("How often would you like to hear from us")
     assert stack.texts(me, "often I guess") == ["Just to be sure: did you mean daily or weekly?"]
     assert stack.texts(me, "daily")[0] == "Got it: daily."
     corrected = stack.texts(me, "no, weekly")
@@ -82,6 +82,8 @@ def test_full_profiling_conversation_then_a_returning_session(stack: Stack) -> N
     attributes = person["attributes"]
     assert attributes["contact_channels"]["value"] == {"selected": ["sms"], "excluded": ["email"]}
     assert attributes["contact_frequency"]["value"] == "weekly"
+    assert person["consents"]["current"]["sms_marketing"]["status"] == "denied"
+    assert "email_marketing" not in person["consents"]["current"]
     # Health-adjacent values are withheld from exports unless included with a reason.
     assert attributes["motivations"]["value"] == {
         "selected": ["mental_training"],
@@ -114,7 +116,8 @@ def test_opt_out_mid_question_holds_in_the_next_session(stack: Stack) -> None:
         "You can still chat with me whenever you like."
     ]
     assert stack.texts(me, "unsubscribe") == [
-        "You're already opted out: I won't ask you any questions."
+        "You're already opted out of that: "
+        "I've stopped asking questions and won't profile you any further."
     ]
     stack.new_session(me)
     again = stack.texts(me, "hi")
@@ -271,7 +274,9 @@ def test_forget_me_erases_the_person_after_a_clear_yes(stack: Stack) -> None:
     ]
     assert people == []
     again = stack.texts(me, "hello")  # a stranger again: nothing remembered, consent asked anew
-    assert len(again) == 1 and "may I ask you a couple of quick questions" in again[0]
+    # (The chat itself is cleared too, so the bot introduces itself again.)
+    assert "may I ask you a couple of quick questions" in again[-1]
+    assert not any(line.startswith("Welcome back") for line in again)
 
 
 def test_an_oversized_rest_body_is_413(stack: Stack) -> None:
