@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Callable
 
 from bot.domain.linking import code_in
@@ -18,28 +18,21 @@ from bot.domain.model import (
     ConsentStatus,
     Person,
     Provenance,
-    QuestionRecord,
-    QuestionStatus,
 )
-from bot.domain.questions import Button, Question, QuestionBank, Vocabulary
+from bot.domain.questions import Button, QuestionBank, Vocabulary
 from bot.services import planner
 from bot.services.consent_talk import (
-    CONTACT_QUESTION,
     ConsentTalk,
     parse_marketing,
     record_consent,
 )
 from bot.services.erasure import ErasureService
 from bot.services.interpret import (
-    Ambiguous,
-    Interpretation,
-    Understood,
-    interpret,
-    resolve_clarification,
     summarize,
 )
 from bot.services.linking import LinkingService, LinkResult
 from bot.services.purchase_talk import PurchaseTalk, parse_pending
+from bot.services.questioning import DECLINE_INTENTS, Questions
 from bot.services.rights_talk import CHANGE, ChangeTalk, DataExports
 from bot.services.transparency import profile_summary
 from bot.services.turn import BotMessage, Incoming, SessionState, Turn, TurnContext
@@ -50,8 +43,6 @@ FORGET = "__forget__"
 
 CONSENT = "__consent__"
 """`SessionState.pending` while the bot waits for a yes/no to profiling."""
-
-DECLINE_INTENTS = ("skip", "deny")
 
 
 def _after_link_words(text: str) -> str:
@@ -96,6 +87,7 @@ class ConversationService:
         self._exports = exports
         self._consents = ConsentTalk(bank, vocabulary, policy.shop_name)
         self._changes = ChangeTalk(bank, vocabulary, policy.shop_name, self._consents.offer)
+        self._questions = Questions(bank, vocabulary, policy, self._consents, purchases)
         self._bank = bank
         self._vocabulary = vocabulary
         self._policy = policy
@@ -248,7 +240,7 @@ class ConversationService:
         elif parse_marketing(state.pending):
             self._consents.again(ctx, state)
         elif state.pending and self._bank.has(state.pending):
-            self._ask(ctx, state, self._bank.get(state.pending), again=True)
+            self._questions.ask(ctx, state, self._bank.get(state.pending), again=True)
         else:
             return False
         return True
@@ -265,16 +257,14 @@ class ConversationService:
 
     def _offer(self, ctx: TurnContext, state: SessionState) -> None:
         """With nothing pending: ask for consent, ask the next question, or just help."""
-        consent = self._consent_state(ctx.person, ctx.at)
+        consent = self._questions.consent_state(ctx.person, ctx.at)
         if consent is planner.ConsentState.ASK:
             self._ask_consent(ctx)
             state.pending = CONSENT
-        elif not (consent is planner.ConsentState.GRANTED and self._ask_something(ctx, state)):
+        elif not (
+            consent is planner.ConsentState.GRANTED and self._questions.ask_something(ctx, state)
+        ):
             ctx.say(self._msg("help"))
-
-    def _consent_state(self, person: Person, at: datetime) -> planner.ConsentState:
-        retry = timedelta(days=self._policy.consent_retry_days)
-        return planner.consent_state(person, now=at, retry_after=retry)
 
     def _ask_consent(self, ctx: TurnContext) -> None:
         buttons = (
@@ -303,14 +293,16 @@ class ConversationService:
         if parse_marketing(state.pending):
             if not self._consents.reply(ctx, state):
                 return state
-            return self._continue(ctx, dataclasses.replace(state, pending=None, clarify=None))
+            return self._questions.continue_after(
+                ctx, dataclasses.replace(state, pending=None, clarify=None)
+            )
         if parse_pending(state.pending) and self._purchases:
             if self._purchases.reply(ctx, state):
                 return state
-            return self._continue(ctx, state)
+            return self._questions.continue_after(ctx, state)
         if state.pending and self._bank.has(state.pending):
-            return self._answer_reply(ctx, state, self._bank.get(state.pending))
-        if self._try_correction(ctx, state):
+            return self._questions.answer_reply(ctx, state, self._bank.get(state.pending))
+        if self._questions.try_correction(ctx, state):
             return state
         if intent == "thanks":
             ctx.say(self._msg("thanks"))
@@ -325,7 +317,7 @@ class ConversationService:
         if intent == "affirm":
             self._record_consent(ctx, ConsentStatus.GRANTED)
             state = dataclasses.replace(state, pending=None, clarify=None)
-            if not self._ask_something(ctx, state, preface=self._msg("consent_granted")):
+            if not self._questions.ask_something(ctx, state, preface=self._msg("consent_granted")):
                 ctx.say(self._msg("nothing_to_ask"))
             return state
         if intent in DECLINE_INTENTS:
@@ -349,160 +341,6 @@ class ConversationService:
     def _record_consent(self, ctx: TurnContext, status: ConsentStatus) -> None:
         wording = self._msg("consent_request")
         record_consent(ctx, self._bank, purpose=PROFILING, status=status, wording=wording)
-
-    def _answer_reply(
-        self, ctx: TurnContext, state: SessionState, question: Question
-    ) -> SessionState:
-        incoming = ctx.incoming
-        relevant = [m for m in incoming.mentions if m.entity == question.entity]
-        if incoming.intent == "why":
-            self._mark(ctx, question, QuestionStatus.ASKED, why=True)
-            ctx.say(question.why)
-            self._ask(ctx, state, question, again=True)
-            return state
-        if not relevant and self._try_correction(ctx, state):
-            self._ask(ctx, state, question, again=True)
-            return state
-        if incoming.intent in DECLINE_INTENTS and not relevant:
-            self._mark(ctx, question, QuestionStatus.DECLINED)
-            ctx.say(self._msg("skip_ack"))
-            return self._continue(ctx, dataclasses.replace(state, pending=None, clarify=None))
-        reading = self._read(question, state, incoming)
-        if isinstance(reading, Understood):
-            self._store(ctx, question, reading)
-            ctx.say(self._msg("confirm", summary=reading.summary))
-            state = dataclasses.replace(
-                state, pending=None, clarify=None, last_answered=question.id
-            )
-            if question.id == CONTACT_QUESTION and self._consents.offer(ctx, state, reading.value):
-                return state
-            return self._continue(ctx, state)
-        if state.clarify:
-            ctx.say(self._msg("move_on"))
-            return self._continue(ctx, dataclasses.replace(state, pending=None, clarify=None))
-        return self._clarify(ctx, state, question, reading)
-
-    def _read(self, question: Question, state: SessionState, incoming: Incoming) -> Interpretation:
-        clarify = state.clarify or {}
-        if clarify.get("candidates"):
-            return resolve_clarification(
-                question,
-                self._vocabulary,
-                tuple(clarify["candidates"]),
-                dict(clarify.get("known") or {}),
-                incoming.text,
-                incoming.mentions,
-            )
-        own_words = incoming.intent not in ("affirm", "deny", "greet", "thanks", "goodbye")
-        return interpret(
-            question, self._vocabulary, incoming.text, incoming.mentions, allow_own_words=own_words
-        )
-
-    def _clarify(
-        self, ctx: TurnContext, state: SessionState, question: Question, reading: Interpretation
-    ) -> SessionState:
-        skip = Button(self._msg("skip_button"), self._msg("skip_button"))
-        if isinstance(reading, Ambiguous):
-            labels = [question.label(c) for c in reading.candidates]
-            options = " or ".join(
-                [", ".join(labels[:-1]), labels[-1]] if len(labels) > 2 else labels
-            )
-            buttons = (*question.quick_replies(reading.candidates), skip)
-            ctx.say(self._msg("clarify_between", options=options), buttons)
-            clarify = {"candidates": list(reading.candidates), "known": reading.known}
-        else:
-            ctx.say(self._msg("clarify_generic"), (*question.quick_replies(), skip))
-            clarify = {"candidates": []}
-        return dataclasses.replace(state, clarify=clarify)
-
-    def _try_correction(self, ctx: TurnContext, state: SessionState) -> bool:
-        """ "no, weekly" right after "Got it: daily": update the last answer, keep history."""
-        if not state.last_answered or not self._bank.has(state.last_answered):
-            return False
-        previous = self._bank.get(state.last_answered)
-        incoming = ctx.incoming
-        if not any(m.entity == previous.entity for m in incoming.mentions):
-            return False
-        reading = interpret(
-            previous, self._vocabulary, incoming.text, incoming.mentions, allow_own_words=False
-        )
-        if not isinstance(reading, Understood):
-            return False
-        self._store(ctx, previous, reading)
-        ctx.say(self._msg("corrected", summary=reading.summary))
-        return True
-
-    # -- asking --------------------------------------------------------------------
-
-    def _next(self, person: Person, state: SessionState) -> Question | None:
-        return planner.next_question(
-            self._bank,
-            person,
-            asked_this_session=state.asked,
-            budget=self._policy.questions_per_session,
-        )
-
-    def _continue(self, ctx: TurnContext, state: SessionState) -> SessionState:
-        """After an answer: the next question, or a closing line."""
-        if self._consent_state(ctx.person, ctx.at) is not planner.ConsentState.GRANTED:
-            return state
-        if self._ask_something(ctx, state):
-            return state
-        if planner.remaining(self._bank, ctx.person):
-            ctx.say(self._msg("budget_done"))
-        else:
-            ctx.say(self._msg("nothing_to_ask"))
-        return state
-
-    def _ask_something(
-        self, ctx: TurnContext, state: SessionState, preface: str | None = None
-    ) -> bool:
-        """Ask about an unusual purchase (one per session) or the next question, if any."""
-        if len(state.asked) >= self._policy.questions_per_session:
-            return False
-        flag = self._purchases.next_flag(ctx, state) if self._purchases else None
-        question = None if flag else self._next(ctx.person, state)
-        if flag is None and question is None:
-            return False
-        if preface:
-            ctx.say(preface)
-        if flag is not None and self._purchases:
-            self._purchases.ask(ctx, state, flag)
-        elif question is not None:
-            self._ask(ctx, state, question, again=False)
-        return True
-
-    def _ask(
-        self, ctx: TurnContext, state: SessionState, question: Question, *, again: bool
-    ) -> None:
-        skip = Button(self._msg("skip_button"), self._msg("skip_button"))
-        ctx.say(question.text, (*question.quick_replies(), skip))
-        state.pending = question.id
-        if not again:
-            state.asked.append(question.id)
-            self._mark(ctx, question, QuestionStatus.ASKED)
-
-    # -- recording -----------------------------------------------------------------
-
-    def _mark(
-        self, ctx: TurnContext, question: Question, status: QuestionStatus, *, why: bool = False
-    ) -> None:
-        previous = ctx.person.questions.get(question.id)
-        asked_at = previous.asked_at if previous else None
-        if status is QuestionStatus.ASKED and not why:
-            asked_at = ctx.at
-        record = QuestionRecord(
-            question_id=question.id,
-            status=status,
-            asked_at=asked_at,
-            updated_at=ctx.at,
-            why_asked=(previous.why_asked if previous else 0) + (1 if why else 0),
-        )
-        ctx.save_question(record)
-
-    @staticmethod
-    def _store(ctx: TurnContext, question: Question, reading: Understood) -> None:
-        ctx.record_answer(question.id, reading.value)
 
     # -- opt-out -------------------------------------------------------------------
 
