@@ -19,6 +19,7 @@ from bot.channels.guard import guarded
 from bot.channels.platform import apply_platform_fixes
 from bot.config import Settings, load_settings
 from bot.domain.model import Identity
+from bot.services.rasa_api import addressable
 
 logger = logging.getLogger(__name__)
 
@@ -36,11 +37,6 @@ def _body(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
     return body
-
-
-def _surrogate(char: str) -> bool:
-    """An unpaired surrogate (from a JSON escape): not text, cannot be stored as UTF-8."""
-    return 0xD800 <= ord(char) <= 0xDFFF
 
 
 def authorize(headers: Mapping[str, str], settings: Settings) -> None:
@@ -73,8 +69,12 @@ class GuardedRestInput(RestInput):
         sender = _body(req).get("sender")
         if not isinstance(sender, str) or not sender.strip():
             raise BadRequest("`sender` is required: a non-empty string")
-        if len(sender) > MAX_SENDER_CHARS or any(ord(c) < 32 or _surrogate(c) for c in sender):
-            raise BadRequest(f"`sender` must be at most {MAX_SENDER_CHARS} printable characters")
+        if len(sender) > MAX_SENDER_CHARS or not addressable(sender):
+            # Only ids Rasa's API can name: "forget me" and retention must reach the chat.
+            raise BadRequest(
+                f"`sender` must be 1 to {MAX_SENDER_CHARS} characters of A-Z a-z 0-9 "
+                "and . _ ~ ! $ & ' ( ) * + , ; = : @ -"
+            )
         return sender
 
     def _extract_message(self, req: Request) -> str | None:

@@ -59,6 +59,11 @@ class RasaUnreachable(RapportError):
 _ADDRESSABLE = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@-]+")
 
 
+def addressable(sender: str) -> bool:
+    """Whether Rasa's API can name this conversation id (so its chat can be cleared)."""
+    return bool(_ADDRESSABLE.fullmatch(sender)) and sender not in (".", "..")
+
+
 def jwt_secret(settings: Settings) -> str:
     """RAPPORT_RASA_JWT_SECRET, or the one generated once under var/ for `make run`."""
     return settings.rasa_jwt_secret or load_or_create_secret(settings.var_dir / SECRET_FILE)
@@ -103,7 +108,7 @@ class RasaApi:
             self._session = None
 
     def _url(self, sender: str) -> str:
-        if not _ADDRESSABLE.fullmatch(sender) or sender in (".", ".."):
+        if not addressable(sender):
             raise Unaddressable()
         return f"{self._base_url}/conversations/{sender}/tracker"
 

@@ -210,6 +210,12 @@ def test_markup_in_answers_is_kept_as_plain_text(stack: Stack) -> None:
         (json.dumps({"sender": "   ", "message": "hi"}).encode(), "blank sender"),
         (json.dumps({"sender": 7, "message": "hi"}).encode(), "numeric sender"),
         (json.dumps({"sender": "x" * 200, "message": "hi"}).encode(), "oversized sender"),
+        # Ids Rasa's API could not name (so "forget me" could not clear the chat).
+        (json.dumps({"sender": "jane doe", "message": "hi"}).encode(), "sender with a space"),
+        (json.dumps({"sender": "a/../b", "message": "hi"}).encode(), "sender with a slash"),
+        (json.dumps({"sender": "zoë", "message": "hi"}).encode(), "non-ASCII sender"),
+        (json.dumps({"sender": "50%", "message": "hi"}).encode(), "sender with a percent"),
+        (json.dumps({"sender": "..", "message": "hi"}).encode(), "dot-dot sender"),
         (json.dumps({"sender": "ok", "message": ["hi"]}).encode(), "non-string message"),
         (b'{"sender": "ok", "message": ', "malformed JSON"),
         (b"[1, 2, 3]", "JSON list"),

@@ -109,7 +109,8 @@ def test_export_links_any_token_and_body(fuzz: Fuzz) -> None:
         status, body = refused_stores_nothing(
             fuzz, lambda: http_json(method, url, raw=raw if method == "POST" else None)
         )
-        assert status in (404, 405, 410, 413), (status, body)
+        # 307: a trailing slash ("0/") is redirected to the link without it.
+        assert status in (307, 404, 405, 410, 413), (status, body)
         assert "person_id" not in str(body)
 
     open_link()
