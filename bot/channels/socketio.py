@@ -73,12 +73,14 @@ class GuardedSocketIOInput(SocketIOInput):
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
 
+        # Every handler takes any number of arguments: a client can emit an event with
+        # none or several (even "connect"), and a missing one was a TypeError per event.
         @sio.on("connect", namespace=namespace)
-        async def connect(sid: str, environ: dict[str, Any], auth: dict[str, Any] | None) -> bool:
+        async def connect(sid: str, environ: Any = None, auth: Any = None, *_: Any) -> bool:
             return True
 
         @sio.on("session_request", namespace=namespace)
-        async def session_request(sid: str, data: Any) -> None:
+        async def session_request(sid: str, data: Any = None, *_: Any) -> None:
             request = data if isinstance(data, dict) else {}
             presented = request.get("session_token")
             session = tokens.start(presented)
@@ -108,14 +110,16 @@ class GuardedSocketIOInput(SocketIOInput):
             return UserMessage(text, output, session_id, input_channel=self.name())
 
         @sio.on(self.user_message_evt, namespace=namespace)
-        async def handle_message(sid: str, data: Any) -> None:
+        async def handle_message(sid: str, data: Any = None, *_: Any) -> None:
             text = data.get("message") if isinstance(data, dict) else None
-            message = _message(sid, data, text)
+            # Rasa's UserMessage strips its text: anything else (a number, a list) would
+            # fail there, before the guard could answer it as a message without text.
+            message = _message(sid, data, text if isinstance(text, str) else None)
             if message is not None:
                 await shopper_message(message)
 
         @sio.on("rapport_start", namespace=namespace)
-        async def start(sid: str, data: Any) -> None:
+        async def start(sid: str, data: Any = None, *_: Any) -> None:
             message = _message(sid, data, WELCOME_TEXT)
             if message is not None:
                 await on_new_message(message)

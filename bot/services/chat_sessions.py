@@ -17,6 +17,7 @@ channel) signs and checks tokens.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import time
 import uuid
@@ -85,6 +86,12 @@ class SessionTokens:
         try:
             value = self._signer.unsign(token, max_age=self._max_age).decode("ascii")
         except (BadSignature, UnicodeDecodeError):
+            return None
+        # Base64 leaves spare bits in the signature's last character, which unsign()
+        # ignores: only the signature exactly as issued is this token.
+        signed, _, signature = token.rpartition(".")
+        issued = self._signer.get_signature(signed).decode("ascii")
+        if not hmac.compare_digest(signature, issued):
             return None
         return value if _SESSION_ID.match(value) else None
 

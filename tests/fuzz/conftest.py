@@ -1,11 +1,11 @@
 """Fixtures of the fuzz tests: one real stack for the session, invariants after every test.
 
-The stack (actions, Rasa with the REST, Telegram and Slack connectors, the web app with
-`POST /api/v1/orders`) runs once, against local fakes of the Telegram Bot API and the
-Slack Web API (tests/fakes). After every test, `invariants` waits until background
-processing has settled (Telegram and Slack answer asynchronously), then checks that
-no value stored anywhere in the SQLite store contains a NUL and that no process logged
-a traceback or a failed turn while the test ran.
+The stack (actions, Rasa with the REST, Telegram, Slack and Socket.IO connectors and its
+JWT-only HTTP API, the web app with `POST /api/v1/orders`) runs once, against local
+fakes of the Telegram Bot API and the Slack Web API (tests/fakes). After every test,
+`invariants` waits until background processing has settled (Telegram and Slack answer
+asynchronously), then checks that no value stored anywhere in the SQLite store contains
+a NUL and that no process logged a traceback or a failed turn while the test ran.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import pytest
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.fuzz.support import (
+    SESSION_SECRET,
     SHOP_SECRET,
     SLACK_SECRET,
     SLACK_TOKEN,
@@ -43,6 +44,7 @@ def fuzz(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzz]:
                     "SLACK_SIGNING_SECRET": SLACK_SECRET,
                     "SLACK_BASE_URL": f"{slack_api.url}/api/",
                     "RAPPORT_SHOP_SECRET": SHOP_SECRET,
+                    "RAPPORT_SESSION_SECRET": SESSION_SECRET,
                 },
             )
             try:

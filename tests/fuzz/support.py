@@ -40,6 +40,8 @@ TELEGRAM_SECRET = "fuzz-secret_0123456789"
 SLACK_TOKEN = "xoxb-fuzz"
 SLACK_SECRET = "fuzz-signing-secret-0123456789abcdef"
 SHOP_SECRET = "fuzz-shop-secret"
+SESSION_SECRET = "fuzz-session-secret-0123456789abcdef"
+"""Signs the web chat's session tokens: the Socket.IO fuzzing mints expired ones with it."""
 
 SETTLE_QUIET_SECONDS = 3.0
 """Background work counts as finished once nothing observable changed for this long."""

@@ -17,6 +17,10 @@ web app, and on Rasa the REST webhook, the Telegram webhook and the Slack webhoo
 Orders come first, so that chats vouched for the same shop customers (REST metadata)
 meet people with orders and flagged purchases. `RAPPORT_FUZZ_EXAMPLES` sets the
 examples per property (`make fuzz`: 2000).
+
+The web chat's Socket.IO events and the authentication of Rasa's HTTP API
+(`GET /conversations/<id>/tracker`, `PUT /conversations/<id>/tracker/events`) are fuzzed
+in test_socketio_and_api_fuzz.py.
 """
 
 from __future__ import annotations

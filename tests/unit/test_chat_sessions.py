@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import stat
+import string
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -105,6 +106,18 @@ def test_a_tampered_token_is_not_valid(tokens: SessionTokens, part: int) -> None
 
     assert tampered != token
     assert tokens.verify(tampered) is None
+
+
+def test_only_the_signature_as_issued_is_valid(tokens: SessionTokens) -> None:
+    """A 32-byte signature is 43 base64 characters: decoding drops the last one's two spare
+    bits, so four spellings decode to the same bytes. Only the one issued is valid."""
+    token = tokens.issue(SESSION)
+    alphabet = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_"
+    last = alphabet.index(token[-1])
+    spellings = [token[:-1] + alphabet[(last & ~3) | bits] for bits in range(4)]
+
+    assert len({base64.urlsafe_b64decode(t.split(".")[2] + "=") for t in spellings}) == 1
+    assert [t for t in spellings if tokens.verify(t)] == [token]
 
 
 def test_a_forged_token_for_another_session_is_not_valid(tokens: SessionTokens) -> None:
