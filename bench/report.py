@@ -166,7 +166,7 @@ def _meta_section(results: dict[str, Any]) -> str:
             f"- warm-up: {options['warmup']} conversations per bot before measuring",
             f"- starter bot model: `{starter['path']}`, {trained}; delete that folder to retrain",
             f"- wall time of the whole bench: {meta['bench_s']:.0f} s; server logs of the last"
-            " run: `var/bench/work/`",
+            " run: `var/bench/logs`",
             "",
         ]
     )

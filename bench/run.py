@@ -256,7 +256,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     log("checking the cached starter bot (var/bench/starter/)")
     project, trained = ensure_starter(VAR / "starter")
     train_s = time.monotonic() - started
-    workdir = VAR / "work"
+    workdir = VAR / "logs"
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     levels = {1: args.shoppers_single, args.concurrent: args.shoppers_concurrent}

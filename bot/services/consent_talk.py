@@ -22,7 +22,7 @@ from bot.domain.model import (
     Person,
 )
 from bot.domain.questions import EVERYTHING, Button, QuestionBank, Vocabulary
-from bot.services.interpret import Understood, interpret
+from bot.services.interpret import Understood, interpret, join_words
 from bot.services.turn import SessionState, TurnContext
 
 MARKETING = "__marketing__:"
@@ -87,10 +87,7 @@ class ConsentTalk:
 
     def _channel_names(self, channels: tuple[str, ...] | list[str]) -> str:
         question = self._bank.get(CONTACT_QUESTION)
-        labels = [question.label(c) for c in channels]
-        if len(labels) <= 1:
-            return "".join(labels)
-        return f"{', '.join(labels[:-1])} and {labels[-1]}"
+        return join_words([question.label(c) for c in channels])
 
     # -- marketing -----------------------------------------------------------------
 

@@ -267,11 +267,7 @@ class ConversationService:
             ctx.say(self._msg("help"))
 
     def _ask_consent(self, ctx: TurnContext) -> None:
-        buttons = (
-            Button(self._msg("yes_button"), self._msg("yes_button")),
-            Button(self._msg("no_button"), self._msg("no_button")),
-        )
-        ctx.say(self._msg("consent_request"), buttons)
+        ctx.say(self._msg("consent_request"), self._consent_buttons())
 
     # -- replies -------------------------------------------------------------------
 

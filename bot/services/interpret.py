@@ -129,13 +129,18 @@ def summarize(question: Question, value: JsonValue) -> str:
         for v in value.get("selected", [])
     ]
     excluded = [question.label(v) for v in value.get("excluded", [])]
-    text = _join(selected)
+    text = join_words(selected)
     if excluded:
-        text = f"{text}, not {_join(excluded, 'or')}" if text else f"not {_join(excluded, 'or')}"
+        text = (
+            f"{text}, not {join_words(excluded, 'or')}"
+            if text
+            else f"not {join_words(excluded, 'or')}"
+        )
     return text
 
 
-def _join(items: list[str], last: str = "and") -> str:
+def join_words(items: list[str], last: str = "and") -> str:
+    """ "a, b and c" (or "a, b or c" with `last="or"`)."""
     if len(items) <= 1:
         return "".join(items)
     return f"{', '.join(items[:-1])} {last} {items[-1]}"

@@ -19,12 +19,11 @@ from typing import Any, Callable
 
 from bot.domain.model import Person
 from bot.domain.questions import Button, Question, QuestionBank, Vocabulary, normalize_phrase
+from bot.services.consent_talk import CONTACT_QUESTION
 from bot.services.interpret import Understood, interpret
 from bot.services.profiles import person_document
 from bot.services.turn import Incoming, SessionState, TurnContext
 from bot.store.ports import UnitOfWork, UnitOfWorkFactory
-
-CONTACT_QUESTION = "contact_channels"
 
 CHANGE = "__change__"
 """`SessionState.pending` while the bot asks which answer to change."""

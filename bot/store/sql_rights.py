@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot.store.tables import consent_wordings, data_exports
+
+
+def _live(token_hash: str, at: datetime) -> ColumnElement[bool]:
+    """The export link with this token, unused and not expired at `at`."""
+    return and_(
+        data_exports.c.token_hash == token_hash,
+        data_exports.c.used_at.is_(None),
+        data_exports.c.expires_at > at,
+    )
 
 
 class SqlRightsRepository:
@@ -31,11 +41,7 @@ class SqlRightsRepository:
 
     def claim_export(self, *, token_hash: str, at: datetime) -> str | None:
         row = self._conn.execute(
-            select(data_exports.c.id, data_exports.c.person_id).where(
-                data_exports.c.token_hash == token_hash,
-                data_exports.c.used_at.is_(None),
-                data_exports.c.expires_at > at,
-            )
+            select(data_exports.c.id, data_exports.c.person_id).where(_live(token_hash, at))
         ).first()
         if row is None:
             return None
@@ -47,13 +53,7 @@ class SqlRightsRepository:
         return str(row.person_id) if claimed == 1 else None
 
     def export_is_live(self, *, token_hash: str, at: datetime) -> bool:
-        found = self._conn.execute(
-            select(data_exports.c.id).where(
-                data_exports.c.token_hash == token_hash,
-                data_exports.c.used_at.is_(None),
-                data_exports.c.expires_at > at,
-            )
-        ).first()
+        found = self._conn.execute(select(data_exports.c.id).where(_live(token_hash, at))).first()
         return found is not None
 
     def add_wording(
