@@ -1,4 +1,4 @@
-"""The profiling conversation: consent, one question at a time, skip, why, clarify, correct, stop.
+"""The profiling conversation: consent, questions, opt-out by purpose, and the shopper's rights.
 
 Each use case takes the session state (kept in Rasa slots) and the incoming message
 as plain values, reads and writes the profile store through a unit of work, and
@@ -66,7 +66,7 @@ class ProfilingPolicy:
 
 
 class ConversationService:
-    """The use cases behind Rapport's three dialogue actions."""
+    """The use cases behind Rapport's dialogue actions (one per action in actions/)."""
 
     def __init__(
         self,
