@@ -15,7 +15,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install nlu train db vendor browser run test test-unit test-nlu fuzz lint typecheck validate bench clean
+.PHONY: help install nlu train db vendor browser run test test-unit test-nlu fuzz lint typecheck validate bench audit clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -60,7 +60,14 @@ browser: ## Debian chromium for the browser tests
 
 run: train db vendor demo ## Rasa :5005, actions :5055, web chat :8000, retention, under honcho
 	@$(BIN)/rapport nlu build >/dev/null
-	RAPPORT_RASA_JWT_SECRET="$$($(BIN)/rapport rasa jwt-secret)" $(BIN)/honcho start -f Procfile
+	@$(BIN)/rapport secrets print rest-token >/dev/null
+	@echo "REST webhook (for the shop's servers): the token is in var/rest.token, e.g."
+	@echo "  curl -H \"Authorization: Bearer \$$(cat var/rest.token)\" -d '{\"sender\": \"me\", \"message\": \"hi\"}' http://127.0.0.1:5005/webhooks/rest/webhook"
+	umask 077; \
+	RAPPORT_RASA_JWT_SECRET="$$($(BIN)/rapport secrets print rasa-jwt)" \
+	RAPPORT_ACTION_SECRET="$$($(BIN)/rapport secrets print action)" \
+	RAPPORT_REST_TOKEN="$$($(BIN)/rapport secrets print rest-token)" \
+	$(BIN)/honcho start -f Procfile
 
 test: train vendor browser lint typecheck ## lint, types and every test, from a fresh clone
 	$(BIN)/pytest
@@ -86,6 +93,63 @@ typecheck: install ## mypy strict on bot/ and actions/
 
 bench: train vendor ## per-turn latency and throughput vs Rasa's starter bot
 	$(BIN)/python -m bench.run
+
+# Dependency audit (docs/security.md). pip-audit lives in its own venv: its
+# dependencies must never be resolved into .venv, where they could move Rasa's pins.
+AUDIT := var/audit
+AUDIT_VENV := $(AUDIT)/venv
+PIP_AUDIT_VERSION := 2.10.1
+# pypi: PyPI's JSON API (https://pypi.org/pypi/<name>/<version>/json); osv: https://api.osv.dev
+AUDIT_SERVICE ?= pypi
+
+# Reads pip-audit's JSON report: exit 2 unless every package was checked, else list the findings.
+define AUDIT_SUMMARY
+import json, sys
+deps = json.load(open(sys.argv[1]))["dependencies"]
+if not deps or any("skip_reason" in d for d in deps):
+    sys.exit(2)
+found = [(d, v) for d in deps for v in d.get("vulns", [])]
+for d, v in found:
+    fixed = ", ".join(v["fix_versions"]) or "none"
+    print(f"  {d['name']} {d['version']}  {v['id']}  ({', '.join(v.get('aliases', []))})  fixed in: {fixed}")
+names = {d["name"] for d, _ in found}
+print(f"audit: {len(found)} known vulnerabilities in {len(names)} of {len(deps)} packages" if found
+      else f"audit: no known vulnerabilities in any of the {len(deps)} packages")
+endef
+export AUDIT_SUMMARY
+
+$(AUDIT_VENV)/.installed-$(PIP_AUDIT_VERSION):
+	@test -n "$(BASE_PYTHON)" || { echo "Python $(PY_VERSION) not found (pyenv or python3.10 needed)"; exit 1; }
+	@echo "audit: installing pip-audit $(PIP_AUDIT_VERSION) into its own venv $(AUDIT_VENV) (not into $(VENV))"
+	test -x $(AUDIT_VENV)/bin/python || $(BASE_PYTHON) -m venv $(AUDIT_VENV)
+	$(AUDIT_VENV)/bin/python -m pip install -q --upgrade pip
+	$(AUDIT_VENV)/bin/python -m pip install -q 'pip-audit==$(PIP_AUDIT_VERSION)'
+	rm -f $(AUDIT_VENV)/.installed-*
+	touch $@
+
+audit: $(AUDIT_VENV)/.installed-$(PIP_AUDIT_VERSION) ## known vulnerabilities in .venv's packages (pip-audit; needs PyPI's JSON API or OSV)
+	@test -x $(BIN)/python || { echo "audit: no $(VENV) to audit: run make install first"; exit 1; }
+	@echo "audit: freezing $(VENV) into $(AUDIT)/requirements.txt (pip freeze --all --exclude-editable)"
+	@$(BIN)/python -m pip freeze --all --exclude-editable > $(AUDIT)/requirements.txt
+	@echo "audit: asking $(AUDIT_SERVICE) about $$(wc -l < $(AUDIT)/requirements.txt) packages (pip-audit --strict --no-deps --disable-pip)"
+	@rm -f $(AUDIT)/report.json
+	@$(AUDIT_VENV)/bin/pip-audit --requirement $(AUDIT)/requirements.txt --no-deps --disable-pip --strict \
+		--vulnerability-service $(AUDIT_SERVICE) --progress-spinner off \
+		--format json --output $(AUDIT)/report.json 2> $(AUDIT)/pip-audit.log; rc=$$?; \
+	if ! test -s $(AUDIT)/report.json || ! $(AUDIT_VENV)/bin/python -c "$$AUDIT_SUMMARY" $(AUDIT)/report.json > $(AUDIT)/summary.txt; then \
+		rm -f $(AUDIT)/report.json; \
+		echo "audit: FAILED: the vulnerability service ($(AUDIT_SERVICE)) could not be reached or did not answer for every package,"; \
+		echo "audit: so nothing was checked and no report was written. pip-audit said:"; \
+		grep -E '^(ERROR|[A-Za-z_.]+(Error|Exception):)' $(AUDIT)/pip-audit.log | tail -n 1 | cut -c1-300 | sed 's/^/  /'; \
+		echo "audit: pypi needs https://pypi.org/pypi/<name>/<version>/json (a package-index mirror that serves only"; \
+		echo "audit: /simple is not enough), osv needs https://api.osv.dev. Run make audit on a machine with internet access,"; \
+		echo "audit: or point HTTPS_PROXY at a proxy that reaches the service; make audit AUDIT_SERVICE=osv asks OSV."; \
+		echo "audit: full log: $(AUDIT)/pip-audit.log"; \
+		exit 1; \
+	fi; \
+	cat $(AUDIT)/summary.txt; \
+	echo "audit: JSON report: $(AUDIT)/report.json"; \
+	exit $$rc
 
 clean: ## remove build outputs (keeps the venv)
 	rm -rf models var results .pytest_cache .mypy_cache .ruff_cache

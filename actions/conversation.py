@@ -9,9 +9,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.session import emit, incoming_of, state_of
+from actions.session import SLOT_CLARIFY, SLOT_PENDING, emit, incoming_of, state_of
 from bot.services.conversation import ConversationService
-from bot.services.rasa_api import forget_conversations_later
+from bot.services.rasa_api import forget_conversations_later, send_notices_later
 from bot.services.runtime import get_services
 from bot.services.turn import Incoming, SessionState, Turn
 
@@ -32,6 +32,10 @@ async def _run(
         # "Forget me": the chats of every linked account go too, once this action has
         # returned (Rasa holds this conversation's lock until then).
         forget_conversations_later(get_services().settings, turn.erased)
+    if turn.notices:
+        # "Your link code was just used": said in the issuing chat, on its own channel.
+        slots = (SLOT_PENDING, SLOT_CLARIFY)
+        send_notices_later(get_services().settings, turn.notices, slots=slots)
     return emit(turn, dispatcher, tracker)
 
 

@@ -8,6 +8,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.domain.conversations import SOURCE_KEY
+from bot.domain.conversations import identity_of as conversation_identity
 from bot.domain.model import Identity
 from bot.services.interpret import Mention
 from bot.services.turn import Incoming, SessionState, Turn
@@ -22,7 +24,7 @@ SLOT_GREETED = "rp_greeted"
 def identity_of(tracker: Tracker) -> Identity:
     """The channel identity of the shopper behind this conversation."""
     channel = tracker.get_latest_input_channel() or "unknown"
-    return Identity(channel=channel, external_id=tracker.sender_id)
+    return conversation_identity(channel, tracker.sender_id)
 
 
 def _mentions(message: dict[str, Any]) -> list[Mention]:
@@ -40,12 +42,15 @@ def incoming_of(tracker: Tracker) -> Incoming:
     message = tracker.latest_message or {}
     intent = (message.get("intent") or {}).get("name") or "nlu_fallback"
     message_id: str | None = message.get("message_id")
+    metadata = message.get("metadata")
+    source = metadata.get(SOURCE_KEY) if isinstance(metadata, dict) else None
     return Incoming(
         identity=identity_of(tracker),
         intent=str(intent),
         text=str(message.get("text") or ""),
         mentions=_mentions(message),
         message_ref=str(message_id) if message_id else None,
+        source=source if isinstance(source, str) else None,
     )
 
 

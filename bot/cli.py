@@ -187,7 +187,7 @@ def _ready(args: argparse.Namespace) -> int:
     settings = load_settings()
     checks = {
         "Rasa": f"{settings.rasa_url}/",
-        "actions": "http://127.0.0.1:5055/health",
+        "actions": f"{settings.actions_url}/health",
         "web chat": f"http://{settings.web_host}:{settings.web_port}/healthz",
     }
     deadline = time.monotonic() + args.timeout
@@ -203,7 +203,7 @@ def _ready(args: argparse.Namespace) -> int:
                 time.sleep(1)
     print(
         f"Rapport is ready: web chat http://{settings.web_host}:{settings.web_port}/ "
-        f"| Rasa {settings.rasa_url} | actions http://127.0.0.1:5055",
+        f"| Rasa {settings.rasa_url} | actions {settings.actions_url}",
         flush=True,
     )
     if args.stay:
@@ -214,11 +214,18 @@ def _ready(args: argparse.Namespace) -> int:
 RASA_UNREACHABLE = 3
 
 
-def _rasa_jwt_secret(_: argparse.Namespace) -> int:
-    from bot.services.rasa_api import jwt_secret
+def _secrets_print(args: argparse.Namespace) -> int:
+    from bot.services.secret_files import named_secret
 
-    # For `make run` only (it passes the secret to Rasa's --jwt-secret); never logged.
-    print(jwt_secret(load_settings()))
+    # For `make run` only (it hands them to Rasa's command line and endpoints.yml).
+    print(named_secret(load_settings(), args.name))
+    return 0
+
+
+def _actions(args: argparse.Namespace) -> int:
+    from bot.actionserver import serve
+
+    serve(load_settings(), log_level=args.log_level)
     return 0
 
 
@@ -227,21 +234,35 @@ def _retention_once(days: float) -> int:
     import asyncio
 
     from bot.domain.model import utcnow
-    from bot.services.rasa_api import RasaApi, RasaUnreachable
-    from bot.services.retention import RetentionService
+    from bot.services.rasa_api import (
+        RasaApi,
+        RasaUnreachable,
+        conversation_ids,
+        forget_conversations,
+    )
+    from bot.services.retention import RetentionPolicy, RetentionService
 
     settings = load_settings()
-    service = RetentionService(_uow_factory(), utcnow)
+    policy = RetentionPolicy(
+        receipt_days=settings.receipt_days, anonymous_days=settings.anonymous_days
+    )
+    service = RetentionService(_uow_factory(), utcnow, policy)
     store = service.sweep_store()
     print(
         f"store: deleted {store.flags} expired purchase flags, {store.link_codes} expired "
-        f"link codes, {store.link_attempts} old link attempts",
+        f"link codes, {store.link_attempts} old wrong-code records, {store.link_joins} old "
+        f"link undo records, {store.receipts} old delivery receipts, "
+        f"{store.anonymous_people} anonymous people who never consented",
         flush=True,
     )
+
+    def api() -> RasaApi:
+        return RasaApi.from_settings(settings)
+
     try:
-        swept = asyncio.run(
-            service.sweep_transcripts(lambda: RasaApi.from_settings(settings), days)
-        )
+        if store.anonymous:
+            asyncio.run(forget_conversations(api, conversation_ids(store.anonymous)))
+        swept = asyncio.run(service.sweep_transcripts(api, days))
     except RasaUnreachable as exc:
         print(f"transcripts: skipped, {exc}; run again once Rasa is up", file=sys.stderr)
         return RASA_UNREACHABLE
@@ -366,13 +387,27 @@ def parser() -> argparse.ArgumentParser:
     ready.add_argument("--no-stay", dest="stay", action="store_false")
     ready.set_defaults(func=_ready)
 
-    rasa = commands.add_parser("rasa", help="Rasa's HTTP API")
-    rasa_commands = rasa.add_subparsers(dest="sub", required=True)
-    rasa_commands.add_parser(
-        "jwt-secret",
-        help="print RAPPORT_RASA_JWT_SECRET, or the one kept in var/rasa-jwt.secret "
+    secrets = commands.add_parser("secrets", help="secrets `make run` generates once")
+    secret_commands = secrets.add_subparsers(dest="sub", required=True)
+    show_secret = secret_commands.add_parser(
+        "print",
+        help="print a secret from the environment, or the one kept under var/ "
         "(created once, mode 0600)",
-    ).set_defaults(func=_rasa_jwt_secret)
+    )
+    show_secret.add_argument(
+        "name",
+        choices=["rasa-jwt", "action", "rest-token", "session"],
+        help="rasa-jwt: RAPPORT_RASA_JWT_SECRET (var/rasa-jwt.secret); action: "
+        "RAPPORT_ACTION_SECRET (var/action.secret); rest-token: RAPPORT_REST_TOKEN "
+        "(var/rest.token); session: RAPPORT_SESSION_SECRET (var/session.secret)",
+    )
+    show_secret.set_defaults(func=_secrets_print)
+
+    actions = commands.add_parser(
+        "actions", help="serve the custom actions to Rasa (shared secret, bounded bodies)"
+    )
+    actions.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING"])
+    actions.set_defaults(func=_actions)
 
     retention = commands.add_parser("retention", help="delete what is kept no longer")
     retention_commands = retention.add_subparsers(dest="sub", required=True)
@@ -400,6 +435,14 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `rapport` command."""
     args = parser().parse_args(argv)
+    from bot.services.secret_files import private_process
+
+    try:
+        settings = load_settings()
+    except ValueError as exc:  # a setting with an unusable value: say which, and stop
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    private_process(settings)
     try:
         return int(args.func(args))
     except RapportError as exc:

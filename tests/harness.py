@@ -70,13 +70,22 @@ class Stack:
     actions_url: str
     web_url: str
     jwt_secret: str
+    rest_token: str
+    action_secret: str
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def rest_headers(self) -> dict[str, str]:
+        """What a shop's server sends the REST webhook: its bearer token."""
+        return {"Authorization": f"Bearer {self.rest_token}"}
+
+    def rest(self, body: Any, *, raw: bytes | None = None) -> tuple[int, Any]:
+        """POST `body` to the REST webhook with the token; (status, parsed answer)."""
+        url = f"{self.rasa_url}/webhooks/rest/webhook"
+        return http_json("POST", url, body, raw=raw, headers=self.rest_headers())
 
     def say(self, sender: str, text: str) -> list[dict[str, Any]]:
         """Send a shopper message over the REST webhook; the bot's replies."""
-        status, replies = http_json(
-            "POST", f"{self.rasa_url}/webhooks/rest/webhook", {"sender": sender, "message": text}
-        )
+        status, replies = self.rest({"sender": sender, "message": text})
         assert status == 200, (status, replies)
         assert isinstance(replies, list)
         return replies
@@ -89,7 +98,10 @@ class Stack:
         return {"Authorization": f"Bearer {admin_token(self.jwt_secret)}"}
 
     def tracker(self, sender: str) -> dict[str, Any]:
-        """Every event of `sender`'s conversation (all sessions), through Rasa's API."""
+        """Every event of conversation `sender` (all sessions), through Rasa's API.
+
+        A REST sender `alice` is the conversation `rest:alice` (see `rest_conversation`).
+        """
         status, body = http_json(
             "GET",
             f"{self.rasa_url}/conversations/{sender}/tracker?include_events=ALL",
@@ -98,6 +110,11 @@ class Stack:
         assert status == 200, (status, body)
         assert isinstance(body, dict)
         return body
+
+    @staticmethod
+    def rest_conversation(sender: str) -> str:
+        """Rasa's conversation id of the REST sender `sender`."""
+        return f"rest:{sender}"
 
     def new_session(self, sender: str) -> None:
         """Start a new conversation session for `sender`, as after a long pause."""
@@ -183,6 +200,7 @@ def start_stack(
     workdir.mkdir(parents=True, exist_ok=True)
     rasa_port, actions_port, web_port = free_port(), free_port(), free_port()
     jwt_secret = secrets.token_hex(32)
+    rest_token, action_secret = secrets.token_hex(32), secrets.token_hex(32)
     env = {
         **os.environ,
         "RASA_TELEMETRY_ENABLED": "false",
@@ -193,6 +211,15 @@ def start_stack(
         "RAPPORT_RASA_URL": f"http://127.0.0.1:{rasa_port}",
         "RAPPORT_SHOP_NAME": "Calmly",
         "RAPPORT_RASA_JWT_SECRET": jwt_secret,
+        "RAPPORT_REST_TOKEN": rest_token,
+        "RAPPORT_ACTION_SECRET": action_secret,
+        "RAPPORT_ACTIONS_PORT": str(actions_port),
+        "RAPPORT_PUBLIC_URL": f"http://127.0.0.1:{web_port}",
+        # Tests talk faster than people: the production default (20 a minute) is
+        # exercised by tests that ask for it.
+        "RAPPORT_MESSAGE_RATE": "1000/minute",
+        "RAPPORT_SOURCE_RATE": "10000/minute",
+        "RAPPORT_CONNECTION_RATE": "1000/minute",
         **(extra_env or {}),
     }
     endpoints = workdir / "endpoints.yml"
@@ -203,7 +230,9 @@ def start_stack(
         else ""
     )
     endpoints.write_text(
-        f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n{trackers}'
+        f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
+        "  headers:\n    X-Rapport-Action-Secret: ${RAPPORT_ACTION_SECRET}\n"
+        f"{trackers}"
     )
     stack = Stack(
         workdir=workdir,
@@ -212,12 +241,14 @@ def start_stack(
         actions_url=f"http://127.0.0.1:{actions_port}",
         web_url=f"http://127.0.0.1:{web_port}",
         jwt_secret=jwt_secret,
+        rest_token=env["RAPPORT_REST_TOKEN"],
+        action_secret=env["RAPPORT_ACTION_SECRET"],
     )
     stack.rapport("db", "upgrade")
     rasa = str(BIN / "rasa")
     try:
         actions = _spawn(
-            [rasa, "run", "actions", "--actions", "actions", "--port", str(actions_port)],
+            [str(BIN / "rapport"), "actions"],
             {**env, "SANIC_REQUEST_MAX_SIZE": str(ACTIONS_MAX_BODY)},
             workdir / "actions.log",
         )
@@ -236,8 +267,6 @@ def start_stack(
                 f"--jwt-secret={jwt_secret}",  # one argument even if it starts with "-"
                 "--jwt-method",
                 "HS256",
-                "--cors",
-                "*",
                 "--credentials",
                 str(ROOT / "credentials.yml"),
                 "--endpoints",

@@ -16,7 +16,9 @@ from typing import Any, Awaitable, Callable
 
 from rasa.core.channels.channel import UserMessage
 
-from bot.config import load_settings
+from bot.channels.limits import RateLimits
+from bot.config import Settings, load_settings
+from bot.domain.conversations import SOURCE_KEY
 from bot.services.content import load_content
 
 logger = logging.getLogger(__name__)
@@ -64,21 +66,47 @@ def check(text: Any, *, limit: int) -> Verdict:
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
 
-def guarded(on_new_message: OnNewMessage) -> OnNewMessage:
-    """Wrap Rasa's message handler so every message passes `check` first."""
-    settings = load_settings()
+def source_of(message: UserMessage) -> str | None:
+    """The source pseudonym a connector put on `message`, if any."""
+    metadata = message.metadata if isinstance(message.metadata, dict) else {}
+    source = metadata.get(SOURCE_KEY)
+    return source if isinstance(source, str) else None
+
+
+def guarded(
+    on_new_message: OnNewMessage,
+    *,
+    settings: Settings | None = None,
+    limits: RateLimits | None = None,
+    limit_sources: bool = False,
+) -> OnNewMessage:
+    """Wrap Rasa's message handler so every message passes `check` and the rate limits first.
+
+    Args:
+        on_new_message: Rasa's handler.
+        settings: the process settings (read from the environment when not given).
+        limits: the connector's rate limits; None: none (the welcome, for example).
+        limit_sources: also count messages per source address (the web chat).
+    """
+    settings = settings or load_settings()
+    bank, _ = load_content(settings.content_dir)
+
+    async def refuse(message: UserMessage, reply: str, length: int = 0) -> None:
+        logger.info("message refused by guard: %s (channel %s)", reply, message.input_channel)
+        text = bank.message(reply, length=length, limit=settings.max_message_chars)
+        await message.output_channel.send_text_message(message.sender_id, text)
 
     async def handle(message: UserMessage) -> Any:
         verdict = check(message.text, limit=settings.max_message_chars)
-        if verdict.reply is None:
-            message.text = verdict.text
-            return await on_new_message(message)
-        logger.info(
-            "message refused by guard: %s (channel %s)", verdict.reply, message.input_channel
-        )
-        bank, _ = load_content(settings.content_dir)
-        reply = bank.message(verdict.reply, length=verdict.length, limit=settings.max_message_chars)
-        await message.output_channel.send_text_message(message.sender_id, reply)
-        return None
+        if verdict.reply is not None:
+            return await refuse(message, verdict.reply, verdict.length)
+        if limits is not None and not limits.message(
+            channel=str(message.input_channel),
+            conversation=message.sender_id,
+            source=source_of(message) if limit_sources else None,
+        ):
+            return await refuse(message, "rate_limited")
+        message.text = verdict.text
+        return await on_new_message(message)
 
     return handle

@@ -1,116 +1,179 @@
-"""REST webhook that requires a sender, refuses malformed bodies and guards every message."""
+"""REST webhook for the shop's own servers: a bearer token, a namespaced sender, guarded text.
+
+`POST /webhooks/rest/webhook {"sender": ..., "message": ..., "metadata": {...}}` answers
+with the bot's messages as JSON, like Rasa's RestInput, but:
+
+- every call needs `Authorization: Bearer <RAPPORT_REST_TOKEN>` (constant-time); with
+  no token configured every call is refused (403), in every environment (`make run`
+  generates one into var/rest.token);
+- a browser cannot use it from another site: a request with an `Origin` outside
+  RAPPORT_ALLOWED_ORIGINS is refused (403);
+- the sender is namespaced: sender `alice` is Rasa's conversation `rest:alice`, so a
+  REST caller can never reach a Telegram, Slack or web chat conversation
+  (bot/domain/conversations.py); a missing sender is 400, never a shared conversation;
+- a shop-signed customer (bot/channels/customer.py) joins the chat; a sender already
+  joined to another shop customer is refused with 409 (use a new sender);
+- errors are JSON `{"error": ...}`; the message text is never logged, also when the
+  client hangs up or Sanic times the request out (Rasa's RestInput logs `text=` then).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import json
 import logging
 from collections.abc import Mapping
 from typing import Any, Awaitable, Callable
 
-from rasa.core.channels.channel import UserMessage
-from rasa.core.channels.rest import RestInput
-from sanic import Blueprint
-from sanic.exceptions import InvalidUsage as BadRequest
-from sanic.exceptions import NotFound, PayloadTooLarge, Unauthorized
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
 from sanic.request import Request
+from sanic.response import HTTPResponse
 
 from bot.channels.customer import attach_if_vouched
 from bot.channels.guard import guarded
+from bot.channels.limits import RateLimits
+from bot.channels.origins import origin_refused, source_pseudonym
 from bot.channels.platform import apply_platform_fixes
 from bot.config import Settings, load_settings
+from bot.domain.conversations import REST_PREFIX, SOURCE_KEY
 from bot.domain.model import Identity
+from bot.services.linking import AttachOutcome
 from bot.services.rasa_api import addressable
+from bot.services.runtime import get_services
+from bot.services.secret_files import private_process
 
 logger = logging.getLogger(__name__)
 
 MAX_SENDER_CHARS = 128
 MAX_BODY_BYTES = 64 * 1024
+REALM = 'Bearer realm="rapport"'
 
 
-def _body(request: Request) -> dict[str, Any]:
-    if len(request.body or b"") > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"the body must be at most {MAX_BODY_BYTES} bytes")
-    try:
-        body = request.json
-    except Exception as exc:  # sanic raises its own error type on malformed JSON
-        raise BadRequest("the body must be a JSON object") from exc
-    if not isinstance(body, dict):
-        raise BadRequest("the body must be a JSON object")
-    return body
+class Refusal(Exception):
+    """A call answered with an error status and `{"error": ...}`."""
+
+    def __init__(self, status: int, error: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(error)
+        self.status = status
+        self.error = error
+        self.headers = headers or {}
+
+    def response(self) -> HTTPResponse:
+        return response.json({"error": self.error}, status=self.status, headers=self.headers)
 
 
 def authorize(headers: Mapping[str, str], settings: Settings) -> None:
-    """Raise 401/404 unless the caller may use the REST webhook."""
+    """Raise a Refusal (403, 401) unless the caller may use the REST webhook."""
     if not settings.rest_token:
-        if settings.production:
-            raise NotFound("the REST channel is off in production")
-        return
+        raise Refusal(403, "the REST channel is off: set RAPPORT_REST_TOKEN to use it")
     given = headers.get("authorization", "")
     expected = f"Bearer {settings.rest_token}"
-    if not hmac.compare_digest(given.encode(), expected.encode()):
-        raise Unauthorized(  # type: ignore[no-untyped-call]
-            "a valid bearer token is required", scheme="Bearer", realm="rapport"
+    if not hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode()):
+        raise Refusal(401, "a valid bearer token is required", {"WWW-Authenticate": REALM})
+
+
+def parse_body(body: bytes) -> tuple[str, str | None, dict[str, Any] | None]:
+    """The sender, message text and metadata of a webhook body, or a Refusal (400/413)."""
+    if len(body) > MAX_BODY_BYTES:
+        raise Refusal(413, f"the body must be at most {MAX_BODY_BYTES} bytes")
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise Refusal(400, "the body must be a JSON object") from None
+    if not isinstance(document, dict):
+        raise Refusal(400, "the body must be a JSON object")
+    sender = document.get("sender")
+    if not isinstance(sender, str) or not sender.strip():
+        raise Refusal(400, "`sender` is required: a non-empty string")
+    if len(sender) > MAX_SENDER_CHARS or not addressable(REST_PREFIX + sender):
+        # Only ids Rasa's API can name: "forget me" and retention must reach the chat.
+        raise Refusal(
+            400,
+            f"`sender` must be 1 to {MAX_SENDER_CHARS} characters of A-Z a-z 0-9 "
+            "and . _ ~ ! $ & ' ( ) * + , ; = : @ -",
         )
+    message = document.get("message")
+    if message is not None and not isinstance(message, str):
+        raise Refusal(400, "`message` must be a string")
+    metadata = document.get("metadata")
+    return sender, message, metadata if isinstance(metadata, dict) else None
 
 
-class GuardedRestInput(RestInput):
-    """`POST /webhooks/rest/webhook {"sender": ..., "message": ...}`.
-
-    Unlike Rasa's RestInput, a missing sender is a 400 (never the shared
-    "default" conversation), and the body cannot choose the input channel.
-    """
+class GuardedRestInput(InputChannel):
+    """Rapport's REST channel (see the module docstring)."""
 
     @classmethod
     def name(cls) -> str:
         return "rest"
 
-    async def _extract_sender(self, req: Request) -> str | None:
-        authorize(req.headers, self._settings)  # the first thing RestInput.receive calls
-        sender = _body(req).get("sender")
-        if not isinstance(sender, str) or not sender.strip():
-            raise BadRequest("`sender` is required: a non-empty string")
-        if len(sender) > MAX_SENDER_CHARS or not addressable(sender):
-            # Only ids Rasa's API can name: "forget me" and retention must reach the chat.
-            raise BadRequest(
-                f"`sender` must be 1 to {MAX_SENDER_CHARS} characters of A-Z a-z 0-9 "
-                "and . _ ~ ! $ & ' ( ) * + , ; = : @ -"
-            )
-        return sender
-
-    def _extract_message(self, req: Request) -> str | None:
-        message = _body(req).get("message")
-        if message is not None and not isinstance(message, str):
-            raise BadRequest("`message` must be a string")
-        return message
-
-    def _extract_input_channel(self, req: Request) -> str:
-        return self.name()
-
-    def get_metadata(self, request: Request) -> dict[str, Any] | None:
-        metadata = _body(request).get("metadata")
-        return metadata if isinstance(metadata, dict) else None
+    def get_output_channel(self) -> None:
+        """Nothing can be pushed to a REST caller: notices wait for its next call."""
+        return None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         apply_platform_fixes()
+        settings = load_settings()  # read once, when Rasa builds the channel
+        private_process(settings)
+        limits = RateLimits.from_settings(settings)
+        shopper_message = guarded(on_new_message, settings=settings, limits=limits)
+        bp = Blueprint("rapport_rest_webhook", __name__)
 
-        self._settings = load_settings()  # read once, when Rasa builds the channel
-        secret = self._settings.shop_secret
+        @bp.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
 
-        async def with_customer(message: UserMessage) -> Any:
-            identity = Identity(self.name(), message.sender_id)
-            await attach_if_vouched(identity, message.metadata, secret)
-            return await on_new_message(message)
-
-        shopper_message = guarded(with_customer)
-
-        async def logged_without_text(message: UserMessage) -> Any:
-            # Rasa's RestInput logs the message text with any exception from here (at
-            # ERROR); it answers 200 with what was sent so far either way.
+        @bp.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
             try:
-                return await shopper_message(message)
-            except Exception as error:
-                logger.error("REST message processing failed: %s", type(error).__name__)
-                logger.debug("REST message processing failure details", exc_info=True)
-                return None
+                if origin_refused(request.headers.get("origin"), settings):
+                    raise Refusal(403, "requests from this origin are not accepted")
+                authorize(request.headers, settings)
+                sender, text, metadata = parse_body(request.body or b"")
+                await self._join_customer(sender, metadata, settings)
+            except Refusal as refusal:
+                return refusal.response()
+            collector = CollectingOutputChannel()
+            metadata = {**(metadata or {}), SOURCE_KEY: source_pseudonym(request)}
+            message = UserMessage(
+                text,
+                collector,
+                REST_PREFIX + sender,
+                input_channel=self.name(),
+                metadata=metadata,
+            )
+            await _handled_quietly(shopper_message, message)
+            return response.json(collector.messages)
 
-        return super().blueprint(logged_without_text)
+        return bp
+
+    async def _join_customer(
+        self, sender: str, metadata: dict[str, Any] | None, settings: Settings
+    ) -> None:
+        if not metadata or "customer" not in metadata:
+            return
+        outcome = await attach_if_vouched(
+            get_services().linking,
+            Identity(self.name(), sender),
+            metadata,
+            secret=settings.shop_secret,
+            max_minutes=settings.shop_signature_minutes,
+        )
+        if outcome is AttachOutcome.CONFLICT:
+            raise Refusal(409, "this sender is joined to another customer: use a new sender")
+
+
+async def _handled_quietly(
+    handler: Callable[[UserMessage], Awaitable[Any]], message: UserMessage
+) -> None:
+    """Run Rasa's handler; log failures by type only (never the text), re-raise cancellation."""
+    try:
+        await handler(message)
+    except asyncio.CancelledError:
+        # The client hung up or Sanic's response timeout passed: Sanic cancels us.
+        logger.warning("REST message processing cancelled (client gone or timed out)")
+        raise
+    except Exception as error:
+        logger.error("REST message processing failed: %s", type(error).__name__)
+        logger.debug("REST message processing failure details", exc_info=True)

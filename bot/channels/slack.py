@@ -395,7 +395,10 @@ async def _first_delivery(keys: tuple[str, ...]) -> bool:
 
 
 def _record(key: str) -> bool:
-    return first_delivery(get_services().uow_factory, channel=CHANNEL, key=key, at=utcnow())
+    services = get_services()
+    return first_delivery(
+        services.uow_factory, channel=CHANNEL, key=key, at=utcnow(), secret=services.key
+    )
 
 
 class SlackInput(InputChannel):

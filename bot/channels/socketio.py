@@ -11,6 +11,13 @@ Session ids are issued here, never chosen by the browser (bot/services/chat_sess
 page has one; a valid token resumes that session, anything else starts a fresh one.
 The confirmation is `{"session_id": ..., "session_token": ...}`. A socket is in one
 session room at a time, and only messages for that session are taken from it.
+
+Only pages from RAPPORT_ALLOWED_ORIGINS may connect (python-socketio checks `Origin`
+on every handshake; an empty list, Rasa's default, turns that check off). Connection
+attempts per source address and messages per session and per source address are
+rate-limited (bot/channels/limits.py). A session joined to one shop-signed customer
+that is presented another customer's signature (a shared browser) is not resumed: a
+fresh session starts for the new customer and sees nothing of the first.
 """
 
 from __future__ import annotations
@@ -25,13 +32,20 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
+from socketio.exceptions import ConnectionRefusedError as Refused
 
 from bot.channels.customer import attach_if_vouched
 from bot.channels.guard import guarded
+from bot.channels.limits import RateLimits
+from bot.channels.origins import address_pseudonym
 from bot.channels.platform import apply_platform_fixes
 from bot.config import load_settings
+from bot.domain.conversations import SOURCE_KEY
 from bot.domain.model import Identity
-from bot.services.chat_sessions import session_tokens
+from bot.services.chat_sessions import ChatSession, SessionTokens, session_tokens
+from bot.services.linking import AttachOutcome
+from bot.services.runtime import get_services
+from bot.services.secret_files import private_process
 
 logger = logging.getLogger(__name__)
 
@@ -57,17 +71,44 @@ class GuardedSocketIOInput(SocketIOInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         apply_platform_fixes()
+        settings = load_settings()
+        private_process(settings)
         # 64 KiB per Socket.IO packet: far above a 2,000-character message.
         sio = AsyncServer(
-            async_mode="sanic", cors_allowed_origins=[], max_http_buffer_size=MAX_PACKET_BYTES
+            async_mode="sanic",
+            cors_allowed_origins=list(settings.allowed_origins),
+            max_http_buffer_size=MAX_PACKET_BYTES,
         )
         bp = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
-        shopper_message = guarded(on_new_message)
-        settings = load_settings()
-        secret = settings.shop_secret
+        limits = RateLimits.from_settings(settings)
+        shopper_message = guarded(
+            on_new_message, settings=settings, limits=limits, limit_sources=True
+        )
         tokens = session_tokens(settings.session_secret, settings.var_dir)
         namespace = self.namespace
+        sources: dict[str, str] = {}
+
+        async def attach(session: ChatSession, customer: dict[str, Any]) -> AttachOutcome | None:
+            return await attach_if_vouched(
+                get_services().linking,
+                Identity(self.name(), session.session_id),
+                customer,
+                secret=settings.shop_secret,
+                max_minutes=settings.shop_signature_minutes,
+            )
+
+        async def vouched_session(request: dict[str, Any], session: ChatSession) -> ChatSession:
+            if "customer" not in request:
+                return session
+            customer = {"customer": request.get("customer")}
+            if await attach(session, customer) is not AttachOutcome.CONFLICT:
+                return session
+            # Another customer's session in this browser: start afresh for this one.
+            logger.info("web chat session of another customer not resumed: a new one starts")
+            fresh = _fresh(tokens)
+            await attach(fresh, customer)
+            return fresh
 
         @bp.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -77,7 +118,17 @@ class GuardedSocketIOInput(SocketIOInput):
         # none or several (even "connect"), and a missing one was a TypeError per event.
         @sio.on("connect", namespace=namespace)
         async def connect(sid: str, environ: Any = None, auth: Any = None, *_: Any) -> bool:
+            request = environ.get("sanic.request") if isinstance(environ, dict) else None
+            source = address_pseudonym(str(getattr(request, "ip", None) or "unknown"))
+            if not limits.connection(source=source):
+                logger.info("web chat connection refused: too many attempts from one address")
+                raise Refused("too many connection attempts: wait a minute")
+            sources[sid] = source
             return True
+
+        @sio.on("disconnect", namespace=namespace)
+        async def disconnect(sid: str, *_: Any) -> None:
+            sources.pop(sid, None)
 
         @sio.on("session_request", namespace=namespace)
         async def session_request(sid: str, data: Any = None, *_: Any) -> None:
@@ -86,13 +137,11 @@ class GuardedSocketIOInput(SocketIOInput):
             session = tokens.start(presented)
             if presented is not None and not session.resumed:
                 logger.info("web chat session token not valid: a new session was issued")
+            session = await vouched_session(request, session)
             for room in sio.rooms(sid, namespace=namespace):
                 if room != sid:
                     await sio.leave_room(sid, room, namespace=namespace)
             await sio.enter_room(sid, session.session_id, namespace=namespace)
-            if "customer" in request:
-                identity = Identity(self.name(), session.session_id)
-                await attach_if_vouched(identity, {"customer": request.get("customer")}, secret)
             confirmation = {"session_id": session.session_id, "session_token": session.token}
             await sio.emit("session_confirm", confirmation, room=sid, namespace=namespace)
 
@@ -107,7 +156,10 @@ class GuardedSocketIOInput(SocketIOInput):
                 logger.warning("socket.io message for a session this socket did not join ignored")
                 return None
             output = SocketIOOutput(sio, self.bot_message_evt)
-            return UserMessage(text, output, session_id, input_channel=self.name())
+            metadata = {SOURCE_KEY: sources.get(sid, "unknown")}
+            return UserMessage(
+                text, output, session_id, input_channel=self.name(), metadata=metadata
+            )
 
         @sio.on(self.user_message_evt, namespace=namespace)
         async def handle_message(sid: str, data: Any = None, *_: Any) -> None:
@@ -121,7 +173,14 @@ class GuardedSocketIOInput(SocketIOInput):
         @sio.on("rapport_start", namespace=namespace)
         async def start(sid: str, data: Any = None, *_: Any) -> None:
             message = _message(sid, data, WELCOME_TEXT)
-            if message is not None:
+            if message is not None and limits.message(
+                channel=self.name(), conversation=message.sender_id, source=sources.get(sid)
+            ):
                 await on_new_message(message)
 
         return bp
+
+
+def _fresh(tokens: SessionTokens) -> ChatSession:
+    """A brand-new session (no token presented)."""
+    return tokens.start(None)

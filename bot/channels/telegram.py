@@ -49,6 +49,7 @@ from telegram import Bot, Chat, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 
 from bot.channels.guard import guarded
+from bot.channels.limits import RateLimits
 from bot.channels.platform import apply_platform_fixes
 from bot.channels.telegram_sender import (
     CallbackPayloads,
@@ -60,6 +61,7 @@ from bot.config import Settings, load_settings
 from bot.domain.model import utcnow
 from bot.services.receipts import first_delivery
 from bot.services.runtime import get_services
+from bot.services.secret_files import private_process
 
 logger = logging.getLogger(__name__)
 
@@ -209,8 +211,13 @@ def _refusal(request: Request, settings: Settings) -> HTTPResponse | None:
 
 
 def _first_delivery(update_id: int) -> bool:
+    services = get_services()
     return first_delivery(
-        get_services().uow_factory, channel=CHANNEL, key=f"update:{update_id}", at=utcnow()
+        services.uow_factory,
+        channel=CHANNEL,
+        key=f"update:{update_id}",
+        at=utcnow(),
+        secret=services.key,
     )
 
 
@@ -220,7 +227,9 @@ class UpdateProcessor:
     def __init__(self, settings: Settings, on_new_message: OnNewMessage) -> None:
         self._settings = settings
         self._on_new_message = on_new_message
-        self._shopper_message = guarded(on_new_message)
+        self._shopper_message = guarded(
+            on_new_message, settings=settings, limits=RateLimits.from_settings(settings)
+        )
         self._payloads = CallbackPayloads()
         self._sender: TelegramSender | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -233,6 +242,10 @@ class UpdateProcessor:
             bot = Bot(token, base_url=self._settings.telegram_base_url)
             self._sender = TelegramSender(bot)
         return self._sender
+
+    def output_for(self, chat_id: int) -> TelegramOutput:
+        """An output to one private chat (for messages Rasa sends on its own, e.g. notices)."""
+        return TelegramOutput(self._get_sender(), chat_id, self._payloads)
 
     def schedule(self, inbound: Inbound) -> None:
         """Process `inbound` after whatever is still running for the same chat."""
@@ -297,6 +310,35 @@ class UpdateProcessor:
             await self._sender.close()
 
 
+class _ToConversation(OutputChannel):
+    """Sends to the private chat whose id is the conversation's sender id."""
+
+    def __init__(self, processor: UpdateProcessor) -> None:
+        self._processor = processor
+
+    @classmethod
+    def name(cls) -> str:
+        return CHANNEL
+
+    def _output(self, recipient_id: str) -> TelegramOutput | None:
+        if not recipient_id.isdigit():
+            logger.warning("Telegram: not a private chat id, nothing sent")
+            return None
+        return self._processor.output_for(int(recipient_id))
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        output = self._output(recipient_id)
+        if output is not None:
+            await output.send_text_message(recipient_id, text)
+
+    async def send_text_with_buttons(
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
+    ) -> None:
+        output = self._output(recipient_id)
+        if output is not None:
+            await output.send_text_with_buttons(recipient_id, text, buttons)
+
+
 class TelegramInput(InputChannel):
     """`POST /webhooks/telegram/webhook`: Telegram's webhook (see the module docstring)."""
 
@@ -304,11 +346,24 @@ class TelegramInput(InputChannel):
     def name(cls) -> str:
         return CHANNEL
 
+    _processor: UpdateProcessor | None = None
+    _configured = False
+
+    def get_output_channel(self) -> OutputChannel | None:
+        """Rasa's API sends here (`output_channel=telegram`): to the conversation's chat."""
+        processor = self._processor
+        if processor is None or not self._configured:
+            return None
+        return _ToConversation(processor)
+
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         apply_platform_fixes()
         settings = load_settings()
+        private_process(settings)
         bp = Blueprint("rapport_telegram_webhook", __name__)
         processor = UpdateProcessor(settings, on_new_message)
+        self._processor = processor
+        self._configured = bool(settings.telegram_bot_token)
         if settings.telegram_bot_token and not settings.telegram_secret_token:
             logger.warning(
                 "TELEGRAM_SECRET_TOKEN is not set: every Telegram webhook call is refused"

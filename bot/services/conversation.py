@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
-from bot.domain.linking import code_in
+from bot.domain.linking import bare_code, code_anywhere, named_code
 from bot.domain.model import (
     PROFILING,
     ConsentStatus,
@@ -35,7 +35,7 @@ from bot.services.purchase_talk import PurchaseTalk, parse_pending
 from bot.services.questioning import DECLINE_INTENTS, Questions
 from bot.services.rights_talk import CHANGE, ChangeTalk, DataExports
 from bot.services.transparency import profile_summary
-from bot.services.turn import BotMessage, Incoming, SessionState, Turn, TurnContext
+from bot.services.turn import BotMessage, Incoming, Notice, SessionState, Turn, TurnContext
 from bot.store.ports import UnitOfWorkFactory
 
 FORGET = "__forget__"
@@ -44,11 +44,13 @@ FORGET = "__forget__"
 CONSENT = "__consent__"
 """`SessionState.pending` while the bot waits for a yes/no to profiling."""
 
+LINK_CODE = "__link_code__"
+"""`SessionState.pending` right after "link my accounts": a bare code typed now is redeemed."""
 
-def _after_link_words(text: str) -> str:
-    """ "link my accounts 482913" -> "482913": the last word-run of digits, if any."""
-    digits = "".join(ch for ch in text if ch.isdigit() or ch in " -")
-    return digits.strip()
+LINK_NOTICE = "__link_notice__"
+"""`SessionState.pending` of the chat told its code was used: "was that you?" (`clarify`
+holds the join's id)."""
+
 
 
 def _has_words(text: str) -> bool:
@@ -75,13 +77,13 @@ class ConversationService:
         vocabulary: Vocabulary,
         policy: ProfilingPolicy,
         clock: Callable[[], datetime],
-        linking: LinkingService | None = None,
+        linking: LinkingService,
         purchases: PurchaseTalk | None = None,
         erasure: ErasureService | None = None,
         exports: DataExports | None = None,
     ) -> None:
         self._uow_factory = uow_factory
-        self._linking = linking or LinkingService(uow_factory, bank, clock)
+        self._linking = linking
         self._purchases = purchases
         self._erasure = erasure
         self._exports = exports
@@ -108,16 +110,60 @@ class ConversationService:
     def reply(self, incoming: Incoming, state: SessionState) -> Turn:
         """Handle any reply: to the consent request, to a question, or out of the blue.
 
-        A message that is just a link code ("482 913") redeems it, whatever was pending.
+        A link code is redeemed only where a code makes sense: said to be one ("link
+        K7QM-4XR2", "my code is ..."), or typed alone right after "link my accounts".
+        A bare code anywhere else is not tried: the shopper is told how to use it.
         """
         if self._bank.is_opt_out(incoming.text):
             return self.opt_out(incoming, state)
         if state.pending == FORGET:
             return self._forget_reply(incoming, state)
-        code = code_in(incoming.text)
+        if state.pending == LINK_NOTICE:
+            turn = self._notice_reply(incoming, state)
+            if turn is not None:
+                return turn
+            state = dataclasses.replace(state, pending=None, clarify=None)
+        code = named_code(incoming.text)
+        bare = bare_code(incoming.text)
+        if code is None and bare is not None and state.pending == LINK_CODE:
+            code = bare
+        if state.pending == LINK_CODE:
+            state = dataclasses.replace(state, pending=None)
         if code is not None:
-            return self._linked(self._linking.redeem(incoming.identity, code), state)
+            return self._redeem(incoming, code, state)
+        if bare is not None:
+            return Turn([BotMessage(self._msg("link_code_hint"))], state)
         return self._run(incoming, state, self._reply)
+
+    def _notice_reply(self, incoming: Incoming, state: SessionState) -> Turn | None:
+        """ "Was that you?": yes keeps the link, no (or "undo") undoes it; else None."""
+        join_id = (state.clarify or {}).get("join")
+        done = dataclasses.replace(state, pending=None, clarify=None)
+        if not isinstance(join_id, int):
+            return None
+        # Only the notice's own buttons (or "unlink") answer it: any other message is
+        # handled as usual, and the link stays (it can still be undone with "unlink").
+        text = incoming.text.strip().casefold()
+        if text == self._msg("link_notice_no").casefold() or incoming.intent == "unlink_accounts":
+            return self._linked(self._linking.undo(incoming.identity, join_id), done)
+        if text == self._msg("link_notice_yes").casefold():
+            return self._linked(self._linking.keep(join_id), done)
+        return None
+
+    def _notice_buttons(self) -> tuple[Button, ...]:
+        yes, no = self._msg("link_notice_yes"), self._msg("link_notice_no")
+        return (Button(yes, yes), Button(no, no))
+
+    def _redeem(self, incoming: Incoming, code: str, state: SessionState) -> Turn:
+        result = self._linking.redeem(incoming.identity, code, source=incoming.source)
+        turn = self._linked(result, state)
+        if result.notice is not None:
+            text = self._linking.notice_text(result.notice)
+            message = BotMessage(text, self._notice_buttons())
+            clarify = {"join": result.notice.join_id, "text": text}
+            notice = Notice(result.notice.issuer, message, LINK_NOTICE, clarify)
+            turn = dataclasses.replace(turn, notices=(notice,))
+        return turn
 
     def forget(self, incoming: Incoming, state: SessionState) -> Turn:
         """ "Forget me": ask for confirmation first; nothing is erased yet."""
@@ -141,11 +187,18 @@ class ConversationService:
         return Turn([cancelled], dataclasses.replace(state, pending=None, clarify=None))
 
     def link(self, incoming: Incoming, state: SessionState) -> Turn:
-        """ "Link my accounts": a one-time code, or redeem the code the message carries."""
-        code = code_in(incoming.text) or code_in(_after_link_words(incoming.text))
+        """ "Link my accounts": redeem the code the message carries, or give a one-time code.
+
+        After giving a code, a code typed alone as the next message is redeemed too (the
+        shopper may be on the second chat already).
+        """
+        code = named_code(incoming.text) or code_anywhere(incoming.text)
         if code is not None:
-            return self._linked(self._linking.redeem(incoming.identity, code), state)
-        return self._linked(self._linking.issue_code(incoming.identity), state)
+            return self._redeem(incoming, code, state)
+        issued = self._linked(self._linking.issue_code(incoming.identity), state)
+        return dataclasses.replace(
+            issued, state=dataclasses.replace(state, pending=LINK_CODE, clarify=None)
+        )
 
     def what_we_know(self, incoming: Incoming, state: SessionState) -> Turn:
         """ "What do you know about me?": every stored value and where it came from."""
@@ -185,7 +238,15 @@ class ConversationService:
         return state
 
     def unlink(self, incoming: Incoming, state: SessionState) -> Turn:
-        """ "Unlink": this chat's account gets a person of its own again."""
+        """ "Unlink": this chat's account gets a person of its own again.
+
+        Said in answer to "your link code was just used", it undoes that link instead:
+        the account that joined goes, this one keeps what it had.
+        """
+        if state.pending == LINK_NOTICE:
+            turn = self._notice_reply(incoming, state)
+            if turn is not None:
+                return turn
         return self._linked(self._linking.unlink(incoming.identity), state)
 
     @staticmethod
@@ -235,6 +296,8 @@ class ConversationService:
         """Ask again whatever the bot was waiting for; False when nothing was pending."""
         if state.pending == CONSENT:
             self._ask_consent(ctx)
+        elif state.pending == LINK_NOTICE and isinstance((state.clarify or {}).get("text"), str):
+            ctx.say(str((state.clarify or {})["text"]), self._notice_buttons())
         elif parse_pending(state.pending) and self._purchases:
             self._purchases.again(ctx, state)
         elif parse_marketing(state.pending):

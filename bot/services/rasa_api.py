@@ -21,16 +21,16 @@ import aiohttp
 import jwt
 
 from bot.config import Settings
+from bot.domain.conversations import conversation_id
 from bot.domain.errors import RapportError
 from bot.domain.model import Identity
 from bot.services.secret_files import load_or_create_secret
+from bot.services.turn import Notice
 
 logger = logging.getLogger(__name__)
 
 TOKEN_TTL_SECONDS = 60
 SECRET_FILE = "rasa-jwt.secret"
-# Identities that are not Rasa conversations (nothing to clear in the tracker store).
-NOT_CONVERSATIONS = frozenset({"shop"})
 
 
 class RasaApiError(RapportError):
@@ -81,8 +81,8 @@ def admin_token(secret: str, *, now: float | None = None, ttl: int = TOKEN_TTL_S
 
 
 def conversation_ids(identities: Iterable[Identity]) -> list[str]:
-    """The Rasa sender ids behind these identities (a sender id is the external id)."""
-    return sorted({i.external_id for i in identities if i.channel not in NOT_CONVERSATIONS})
+    """The Rasa sender ids behind these identities (bot/domain/conversations.py)."""
+    return sorted({c for c in map(conversation_id, identities) if c is not None})
 
 
 class RasaApi:
@@ -137,6 +137,26 @@ class RasaApi:
         if not isinstance(body, dict):
             raise RasaApiError("read a tracker", 502)
         return body
+
+    async def append_events(
+        self, sender: str, events: list[dict[str, Any]], *, output_channel: str
+    ) -> None:
+        """Append `events` and send their bot messages through `output_channel`.
+
+        Rasa executes the side effects (`execute_side_effects=true`): each `bot` event is
+        sent to the conversation through that input channel's output.
+        """
+        await self._call(
+            "append tracker events",
+            "POST",
+            f"{self._url(sender)}/events",
+            params={
+                "include_events": "NONE",
+                "output_channel": output_channel,
+                "execute_side_effects": "true",
+            },
+            json=events,
+        )
 
     async def replace_events(self, sender: str, events: list[dict[str, Any]]) -> None:
         """Make `events` the conversation's whole history (`[]` erases it).
@@ -234,3 +254,46 @@ async def wait_for_background() -> None:
     """Wait until every scheduled clearing is done (tests, shutdown)."""
     while _background:
         await asyncio.gather(*list(_background), return_exceptions=True)
+
+
+# -- notices: a message to another of the shopper's chats --------------------------------
+
+
+def notice_events(notice: Notice, *, slots: tuple[str, str]) -> list[dict[str, Any]]:
+    """The events that leave a chat waiting on `notice` and say it (with its buttons)."""
+    pending_slot, clarify_slot = slots
+    buttons = [{"title": b.title, "payload": b.payload} for b in notice.message.buttons]
+    return [
+        {"event": "slot", "name": pending_slot, "value": notice.pending},
+        {"event": "slot", "name": clarify_slot, "value": [notice.clarify]},
+        {"event": "bot", "text": notice.message.text, "data": {"buttons": buttons}},
+    ]
+
+
+def send_notices_later(
+    settings: Settings, notices: Iterable[Notice], *, slots: tuple[str, str]
+) -> None:
+    """Deliver each notice to its chat once the running action has returned (background)."""
+    targets = [(n, conversation_id(n.identity)) for n in notices]
+
+    async def send() -> None:
+        try:
+            await deliver()
+        except Exception as exc:  # never let a background task die silently
+            logger.warning("Delivering notices failed: %s", type(exc).__name__)
+
+    async def deliver() -> None:
+        async with RasaApi.from_settings(settings) as api:
+            for notice, sender in targets:
+                if sender is None:
+                    continue
+                try:
+                    events = notice_events(notice, slots=slots)
+                    await api.append_events(sender, events, output_channel=notice.identity.channel)
+                except (RasaApiError, RasaUnreachable) as exc:
+                    logger.warning("A notice could not be delivered: %s", type(exc).__name__)
+
+    if targets:
+        task = asyncio.get_running_loop().create_task(send())
+        _background.add(task)
+        task.add_done_callback(_background.discard)

@@ -4,8 +4,11 @@ Two sweeps, reported as counts only:
 
 - the profile store: purchase flags past their `expires_at` (whatever their status;
   what a shopper said about a purchase is a purchase context and stays), link codes
-  past their `expires_at` (used or not), link attempts older than a day (the
-  wrong-code pause looks back ten minutes);
+  past their `expires_at` (used or not), wrong-code records older than a day (the
+  pause looks back an hour), undo records of links older than 7 days, delivery
+  receipts older than RAPPORT_RECEIPT_DAYS (3), and anonymous people: those who never
+  consented and left nothing but a chat identity, RAPPORT_ANONYMOUS_DAYS (30) after
+  their last consent answer or question (their chats are cleared too);
 - conversation transcripts: for every identity the profile store knows, Rasa's
   tracker events older than the cutoff are removed through Rasa's HTTP API (the
   events newer than the cutoff are put back as the whole history).
@@ -21,6 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
+from bot.domain.model import Identity
+from bot.services.linking import JOIN_UNDO_DAYS
 from bot.services.rasa_api import RasaApi, RasaApiError, conversation_ids
 from bot.store.ports import UnitOfWorkFactory
 
@@ -30,12 +35,24 @@ ATTEMPTS_KEPT = timedelta(days=1)
 
 
 @dataclass(frozen=True)
+class RetentionPolicy:
+    """How long what retention sweeps is kept."""
+
+    receipt_days: int = 3
+    anonymous_days: int = 30
+
+
+@dataclass(frozen=True)
 class StoreSweep:
-    """What the store sweep deleted."""
+    """What the store sweep deleted (and whose chats to clear)."""
 
     flags: int
     link_codes: int
     link_attempts: int
+    link_joins: int = 0
+    receipts: int = 0
+    anonymous: tuple[Identity, ...] = ()
+    anonymous_people: int = 0
 
 
 @dataclass(frozen=True)
@@ -61,18 +78,37 @@ def events_to_keep(events: list[dict[str, Any]], cutoff: float) -> list[dict[str
 class RetentionService:
     """Deletes expired store rows and old conversation transcripts."""
 
-    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Callable[[], datetime],
+        policy: RetentionPolicy = RetentionPolicy(),
+    ) -> None:
         self._uow_factory = uow_factory
         self._clock = clock
+        self._policy = policy
 
     def sweep_store(self) -> StoreSweep:
-        """Delete expired purchase flags and link codes, and old link attempts (one commit)."""
+        """Delete what has expired from the profile store (one commit); counts only."""
         now = self._clock()
         with self._uow_factory() as uow:
+            anonymous = uow.profiles.anonymous_before(
+                before=now - timedelta(days=self._policy.anonymous_days)
+            )
+            for person in anonymous:
+                uow.profiles.delete(person_id=person.id)
             swept = StoreSweep(
                 flags=uow.orders.delete_expired_flags(at=now),
                 link_codes=uow.links.delete_expired_codes(at=now),
                 link_attempts=uow.links.delete_attempts_before(before=now - ATTEMPTS_KEPT),
+                link_joins=uow.links.delete_joins_before(
+                    before=now - timedelta(days=JOIN_UNDO_DAYS)
+                ),
+                receipts=uow.receipts.delete_before(
+                    before=now - timedelta(days=self._policy.receipt_days)
+                ),
+                anonymous=tuple(i for person in anonymous for i in person.identities),
+                anonymous_people=len(anonymous),
             )
             uow.commit()
         return swept

@@ -11,6 +11,7 @@ from bot.domain.questions import QuestionBank, Vocabulary
 from bot.services.content import load_content
 from bot.services.conversation import ConversationService, ProfilingPolicy
 from bot.services.erasure import ErasureService, load_or_create_salt
+from bot.services.linking import LinkingService
 from bot.services.orders import OrderService
 from bot.services.patterns import load_rules
 from bot.services.purchase_talk import PurchaseTalk
@@ -29,6 +30,9 @@ class Services:
     conversation: ConversationService
     orders: OrderService
     exports: DataExports
+    linking: LinkingService
+    key: str
+    """The installation's pseudonym key (var/erasure.salt): never stored in the database."""
 
 
 def build_services(settings: Settings) -> Services:
@@ -41,9 +45,9 @@ def build_services(settings: Settings) -> Services:
         shop_name=settings.shop_name,
     )
     rules = load_rules(settings.content_dir / "purchase_rules.yml")
-    erasure = ErasureService(
-        uow_factory, load_or_create_salt(settings.var_dir / "erasure.salt"), utcnow
-    )
+    key = load_or_create_salt(settings.var_dir / "erasure.salt")
+    erasure = ErasureService(uow_factory, key, utcnow)
+    linking = LinkingService(uow_factory, bank, utcnow, key=key)
     exports = DataExports(
         uow_factory,
         ExportPolicy(public_url=settings.public_url, link_minutes=settings.export_link_minutes),
@@ -55,12 +59,15 @@ def build_services(settings: Settings) -> Services:
         vocabulary,
         policy,
         clock=utcnow,
+        linking=linking,
         purchases=PurchaseTalk(bank, vocabulary, rules),
         erasure=erasure,
         exports=exports,
     )
     orders = OrderService(uow_factory, rules, clock=utcnow, erasure=erasure)
-    return Services(settings, uow_factory, bank, vocabulary, conversation, orders, exports)
+    return Services(
+        settings, uow_factory, bank, vocabulary, conversation, orders, exports, linking, key
+    )
 
 
 _lock = threading.Lock()

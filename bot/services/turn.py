@@ -41,6 +41,8 @@ class Incoming:
     text: str
     mentions: list[Mention]
     message_ref: str | None
+    source: str | None = None
+    """Pseudonym of the address the message came from, when the channel knows it."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,18 @@ class Turn:
     state: SessionState
     # Identities erased this turn ("forget me"): their chat transcripts are cleared too.
     erased: tuple[Identity, ...] = ()
+    # Chats to tell something on their own channel (a link code of theirs was used).
+    notices: tuple[Notice, ...] = ()
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message for another conversation, and the state it leaves that conversation in."""
+
+    identity: Identity
+    message: BotMessage
+    pending: str
+    clarify: dict[str, Any]
 
 
 class TurnContext:

@@ -11,21 +11,30 @@ from types import TracebackType
 from typing import Any, Iterator
 
 from bot.domain.linking import supersession
-from bot.domain.model import AttributeValue, ConsentRecord, Identity, Person, QuestionRecord
+from bot.domain.model import (
+    AttributeValue,
+    ConsentRecord,
+    ConsentStatus,
+    Identity,
+    Person,
+    QuestionRecord,
+)
 from bot.store.memory_orders import (
     MemoryOrderRepository,
     MemoryTokenRepository,
     OrderData,
 )
+from bot.store.ports import ClaimedCode
 
 
 class _Data:
     def __init__(self) -> None:
         self.people: dict[str, Person] = {}
         self.owners: dict[Identity, str] = {}
-        self.receipts: set[tuple[str, str]] = set()
+        self.receipts: dict[tuple[str, str], datetime] = {}
         self.codes: list[dict[str, Any]] = []
-        self.attempts: list[tuple[Identity, datetime, bool]] = []
+        self.attempts: list[tuple[str, str | None, datetime]] = []
+        self.joins: dict[int, tuple[str, list[Identity], datetime]] = {}
         self.audit: list[dict[str, Any]] = []
         self.purchases = OrderData()
         self.tombstones: set[str] = set()
@@ -124,6 +133,7 @@ class MemoryProfileRepository:
         for identity in person.identities:
             self._data.owners.pop(identity, None)
         self._data.codes = [c for c in self._data.codes if c["person_id"] != person_id]
+        self._data.joins = {k: v for k, v in self._data.joins.items() if v[0] != person_id}
         self._data.exports = {
             k: v for k, v in self._data.exports.items() if v["person_id"] != person_id
         }
@@ -142,6 +152,24 @@ class MemoryProfileRepository:
     def list_identities(self) -> list[Identity]:
         return sorted(self._data.owners, key=lambda i: (i.channel, i.external_id))
 
+    def anonymous_before(self, *, before: datetime) -> list[Person]:
+        buying = {p for p, _ in self._data.purchases.orders.values()}
+        buying |= {p for p, _ in self._data.purchases.contexts}
+        found = [
+            person
+            for person in self._data.people.values()
+            if person.created_at < before
+            and not person.values
+            and not any(
+                c.status is ConsentStatus.GRANTED or c.created_at >= before for c in person.consents
+            )
+            and not any(q.updated_at >= before for q in person.questions.values())
+            and person.id not in buying
+            and not any(i.channel == "shop" for i in person.identities)
+        ]
+        found.sort(key=lambda p: (p.created_at, p.id))
+        return [copy.deepcopy(p) for p in found]
+
 
 class MemoryReceiptRepository:
     """ReceiptRepository over the unit of work's copy of the data."""
@@ -152,8 +180,14 @@ class MemoryReceiptRepository:
     def add(self, *, channel: str, key: str, at: datetime) -> bool:
         if (channel, key) in self._data.receipts:
             return False
-        self._data.receipts.add((channel, key))
+        self._data.receipts[(channel, key)] = at
         return True
+
+    def delete_before(self, *, before: datetime) -> int:
+        old = [k for k, at in self._data.receipts.items() if at < before]
+        for k in old:
+            del self._data.receipts[k]
+        return len(old)
 
 
 class MemoryLinkRepository:
@@ -163,30 +197,67 @@ class MemoryLinkRepository:
         self._data = data
 
     def add_code(
-        self, *, person_id: str, code_hash: str, created_at: datetime, expires_at: datetime
+        self,
+        *,
+        person_id: str,
+        code_hash: str,
+        issuer: Identity,
+        created_at: datetime,
+        expires_at: datetime,
     ) -> None:
         for code in self._data.codes:
             if code["person_id"] == person_id and code["used_at"] is None:
                 code["used_at"] = created_at
         self._data.codes.append(
-            {"person_id": person_id, "hash": code_hash, "expires_at": expires_at, "used_at": None}
+            {
+                "person_id": person_id,
+                "hash": code_hash,
+                "issuer": issuer,
+                "expires_at": expires_at,
+                "used_at": None,
+            }
         )
 
-    def claim_code(self, *, code_hash: str, at: datetime) -> str | None:
+    def claim_code(self, *, code_hash: str, at: datetime) -> ClaimedCode | None:
         for code in reversed(self._data.codes):
             if code["hash"] == code_hash and code["used_at"] is None and code["expires_at"] > at:
                 code["used_at"] = at
-                return str(code["person_id"])
+                return ClaimedCode(str(code["person_id"]), code["issuer"])
         return None
 
-    def add_attempt(self, *, identity: Identity, at: datetime, succeeded: bool) -> None:
-        self._data.attempts.append((identity, at, succeeded))
+    def add_failure(self, *, chat_key: str, source_key: str | None, at: datetime) -> None:
+        self._data.attempts.append((chat_key, source_key, at))
 
-    def failures_since(self, *, identity: Identity, since: datetime) -> int:
-        mine = [(at, ok) for who, at, ok in self._data.attempts if who == identity]
-        successes = [at for at, ok in mine if ok]
-        start = max([since, *successes])
-        return sum(1 for at, ok in mine if not ok and at > start)
+    def failures_since(
+        self, *, since: datetime, chat_key: str | None = None, source_key: str | None = None
+    ) -> int:
+        return sum(
+            1
+            for chat, source, at in self._data.attempts
+            if at > since
+            and (chat_key is None or chat == chat_key)
+            and (source_key is None or source == source_key)
+        )
+
+    def add_join(self, *, person_id: str, identities: list[Identity], at: datetime) -> int:
+        join_id = max(self._data.joins, default=0) + 1
+        self._data.joins[join_id] = (person_id, list(identities), at)
+        return join_id
+
+    def join(self, *, join_id: int) -> tuple[str, list[Identity]] | None:
+        found = self._data.joins.get(join_id)
+        if found is None or found[0] not in self._data.people:
+            return None
+        return found[0], list(found[1])
+
+    def delete_join(self, *, join_id: int) -> None:
+        self._data.joins.pop(join_id, None)
+
+    def delete_joins_before(self, *, before: datetime) -> int:
+        old = [key for key, (_, _, at) in self._data.joins.items() if at < before]
+        for key in old:
+            del self._data.joins[key]
+        return len(old)
 
     def add_audit(
         self, *, kind: str, person_id: str, details: dict[str, Any], at: datetime
@@ -202,6 +273,11 @@ class MemoryLinkRepository:
             if e["person_id"] == person_id
         ]
 
+    def rekey_audit(self, *, person_id: str, to: str) -> None:
+        for event in self._data.audit:
+            if event["person_id"] == person_id:
+                event["person_id"] = to
+
     def delete_expired_codes(self, *, at: datetime) -> int:
         kept = [c for c in self._data.codes if c["expires_at"] > at]
         removed = len(self._data.codes) - len(kept)
@@ -209,7 +285,7 @@ class MemoryLinkRepository:
         return removed
 
     def delete_attempts_before(self, *, before: datetime) -> int:
-        kept = [a for a in self._data.attempts if a[1] >= before]
+        kept = [a for a in self._data.attempts if a[2] >= before]
         removed = len(self._data.attempts) - len(kept)
         self._data.attempts = kept
         return removed

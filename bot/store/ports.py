@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Iterator, Protocol
@@ -60,6 +61,14 @@ class ProfileRepository(Protocol):
     def list_identities(self) -> list[Identity]:
         """Every channel identity of every person, sorted by channel, then external id."""
 
+    def anonymous_before(self, *, before: datetime) -> list[Person]:
+        """People made before `before` who left nothing but their chat identities.
+
+        No stored value, no consent ever granted and no consent entry since `before`,
+        no question state changed since `before`, no order or purchase context, no
+        shop identity. Oldest first.
+        """
+
 
 class ReceiptRepository(Protocol):
     """Platform deliveries already handled, so a retry or replay is not answered twice."""
@@ -67,37 +76,71 @@ class ReceiptRepository(Protocol):
     def add(self, *, channel: str, key: str, at: datetime) -> bool:
         """Record a delivery; False when it had been recorded before (a duplicate)."""
 
+    def delete_before(self, *, before: datetime) -> int:
+        """Forget deliveries received before `before`; how many."""
+
+
+@dataclass(frozen=True)
+class ClaimedCode:
+    """A link code used up: whose it was, and the chat that asked for it (if known)."""
+
+    person_id: str
+    issuer: Identity | None
+
 
 class LinkRepository(Protocol):
-    """One-time link codes, redemption attempts and the audit trail of links."""
+    """One-time link codes, wrong-code counts, undoable joins and the audit trail."""
 
     def add_code(
-        self, *, person_id: str, code_hash: str, created_at: datetime, expires_at: datetime
+        self,
+        *,
+        person_id: str,
+        code_hash: str,
+        issuer: Identity,
+        created_at: datetime,
+        expires_at: datetime,
     ) -> None:
         """Store a new code (its hash) for `person_id`, revoking their earlier unused codes."""
 
-    def claim_code(self, *, code_hash: str, at: datetime) -> str | None:
-        """Use up a valid code once; the issuing person id, or None if none is valid."""
+    def claim_code(self, *, code_hash: str, at: datetime) -> ClaimedCode | None:
+        """Use up a valid code once; whose it was, or None if none is valid."""
 
-    def add_attempt(self, *, identity: Identity, at: datetime, succeeded: bool) -> None:
-        """Record one redemption attempt by `identity`."""
+    def add_failure(self, *, chat_key: str, source_key: str | None, at: datetime) -> None:
+        """Record one wrong code typed in the chat `chat_key` (pseudonyms, not ids)."""
 
-    def failures_since(self, *, identity: Identity, since: datetime) -> int:
-        """Failed attempts by `identity` since `since` and after its last success."""
+    def failures_since(
+        self, *, since: datetime, chat_key: str | None = None, source_key: str | None = None
+    ) -> int:
+        """Wrong codes after `since`: of one chat, of one source, or (neither given) of all."""
+
+    def add_join(self, *, person_id: str, identities: list[Identity], at: datetime) -> int:
+        """Remember which identities a link joined to `person_id`; the join's id."""
+
+    def join(self, *, join_id: int) -> tuple[str, list[Identity]] | None:
+        """The person and the identities of a join, or None when it is gone."""
+
+    def delete_join(self, *, join_id: int) -> None:
+        """Forget a join (undone, confirmed, or too old)."""
+
+    def delete_joins_before(self, *, before: datetime) -> int:
+        """Forget joins made before `before`; how many."""
 
     def add_audit(
         self, *, kind: str, person_id: str, details: dict[str, Any], at: datetime
     ) -> None:
-        """Append an audit event."""
+        """Append an audit event (counts and pseudonyms only, never ids or text)."""
 
     def audit_for(self, *, person_id: str) -> list[dict[str, Any]]:
         """Audit events naming `person_id`, oldest first."""
+
+    def rekey_audit(self, *, person_id: str, to: str) -> None:
+        """File the audit events of `person_id` under `to` (a pseudonym, after erasure)."""
 
     def delete_expired_codes(self, *, at: datetime) -> int:
         """Remove codes that expired at or before `at` (used or not); how many."""
 
     def delete_attempts_before(self, *, before: datetime) -> int:
-        """Remove redemption attempts made before `before`; how many."""
+        """Remove wrong-code records made before `before`; how many."""
 
 
 class OrderRepository(Protocol):

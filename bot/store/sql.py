@@ -8,7 +8,17 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Iterator
 
-from sqlalchemy import and_, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import (
+    and_,
+    create_engine,
+    delete,
+    event,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import IntegrityError
 
@@ -23,6 +33,7 @@ from bot.domain.model import (
     QuestionRecord,
     QuestionStatus,
 )
+from bot.store.ports import ClaimedCode
 from bot.store.sql_orders import SqlOrderRepository, SqlTokenRepository
 from bot.store.sql_rights import SqlRightsRepository
 from bot.store.tables import (
@@ -34,6 +45,7 @@ from bot.store.tables import (
     inbound_receipts,
     link_attempts,
     link_codes,
+    link_joins,
     orders,
     people,
     purchase_contexts,
@@ -272,11 +284,35 @@ class SqlProfileRepository:
             consents,
             question_states,
             link_codes,
+            link_joins,
             data_exports,
             *PURCHASE_TABLES,
         ):
             self._conn.execute(delete(table).where(table.c.person_id == person_id))
         self._conn.execute(delete(people).where(people.c.id == person_id))
+
+    def anonymous_before(self, *, before: datetime) -> list[Person]:
+        def none_of(table: Any, *conditions: Any) -> Any:
+            return ~exists().where(table.c.person_id == people.c.id, *conditions)
+
+        query = (
+            select(people.c.id, people.c.created_at)
+            .where(
+                people.c.created_at < before,
+                none_of(attribute_values),
+                none_of(
+                    consents,
+                    (consents.c.status == ConsentStatus.GRANTED.value)
+                    | (consents.c.created_at >= before),
+                ),
+                none_of(question_states, question_states.c.updated_at >= before),
+                none_of(orders),
+                none_of(purchase_contexts),
+                none_of(identities, identities.c.channel == "shop"),
+            )
+            .order_by(people.c.created_at, people.c.id)
+        )
+        return [self._load(row.id, row.created_at) for row in self._conn.execute(query)]
 
     def list_ids(self) -> list[str]:
         rows = self._conn.execute(select(people.c.id).order_by(people.c.created_at, people.c.id))
@@ -344,6 +380,12 @@ class SqlReceiptRepository:
             return False
         return True
 
+    def delete_before(self, *, before: datetime) -> int:
+        done = self._conn.execute(
+            delete(inbound_receipts).where(inbound_receipts.c.received_at < before)
+        )
+        return int(done.rowcount)
+
 
 class SqlLinkRepository:
     """LinkRepository on one SQLAlchemy connection."""
@@ -352,7 +394,13 @@ class SqlLinkRepository:
         self._conn = connection
 
     def add_code(
-        self, *, person_id: str, code_hash: str, created_at: datetime, expires_at: datetime
+        self,
+        *,
+        person_id: str,
+        code_hash: str,
+        issuer: Identity,
+        created_at: datetime,
+        expires_at: datetime,
     ) -> None:
         self._conn.execute(
             update(link_codes)
@@ -365,12 +413,14 @@ class SqlLinkRepository:
                 code_hash=code_hash,
                 created_at=created_at,
                 expires_at=expires_at,
+                issuer_channel=issuer.channel,
+                issuer_external_id=issuer.external_id,
             )
         )
 
-    def claim_code(self, *, code_hash: str, at: datetime) -> str | None:
+    def claim_code(self, *, code_hash: str, at: datetime) -> ClaimedCode | None:
         row = self._conn.execute(
-            select(link_codes.c.id, link_codes.c.person_id)
+            select(link_codes)
             .where(
                 link_codes.c.code_hash == code_hash,
                 link_codes.c.used_at.is_(None),
@@ -386,33 +436,50 @@ class SqlLinkRepository:
             .where(link_codes.c.id == row.id, link_codes.c.used_at.is_(None))
             .values(used_at=at)
         ).rowcount
-        return str(row.person_id) if claimed == 1 else None
+        if claimed != 1:
+            return None
+        issuer = (
+            Identity(row.issuer_channel, row.issuer_external_id)
+            if row.issuer_channel and row.issuer_external_id
+            else None
+        )
+        return ClaimedCode(str(row.person_id), issuer)
 
-    def add_attempt(self, *, identity: Identity, at: datetime, succeeded: bool) -> None:
+    def add_failure(self, *, chat_key: str, source_key: str | None, at: datetime) -> None:
         self._conn.execute(
-            insert(link_attempts).values(
-                channel=identity.channel,
-                external_id=identity.external_id,
-                at=at,
-                succeeded=succeeded,
-            )
+            insert(link_attempts).values(chat_key=chat_key, source_key=source_key, at=at)
         )
 
-    def failures_since(self, *, identity: Identity, since: datetime) -> int:
-        mine = and_(
-            link_attempts.c.channel == identity.channel,
-            link_attempts.c.external_id == identity.external_id,
+    def failures_since(
+        self, *, since: datetime, chat_key: str | None = None, source_key: str | None = None
+    ) -> int:
+        query = select(func.count()).select_from(link_attempts).where(link_attempts.c.at > since)
+        if chat_key is not None:
+            query = query.where(link_attempts.c.chat_key == chat_key)
+        if source_key is not None:
+            query = query.where(link_attempts.c.source_key == source_key)
+        return int(self._conn.execute(query).scalar() or 0)
+
+    def add_join(self, *, person_id: str, identities: list[Identity], at: datetime) -> int:
+        listed = json.dumps([[i.channel, i.external_id] for i in identities])
+        done = self._conn.execute(
+            insert(link_joins).values(person_id=person_id, identities_json=listed, at=at)
         )
-        last_success = self._conn.execute(
-            select(func.max(link_attempts.c.at)).where(mine, link_attempts.c.succeeded.is_(True))
-        ).scalar()
-        start = max(since, last_success) if last_success else since
-        count = self._conn.execute(
-            select(func.count())
-            .select_from(link_attempts)
-            .where(mine, link_attempts.c.succeeded.is_(False), link_attempts.c.at > start)
-        ).scalar()
-        return int(count or 0)
+        return int(done.inserted_primary_key[0])
+
+    def join(self, *, join_id: int) -> tuple[str, list[Identity]] | None:
+        row = self._conn.execute(select(link_joins).where(link_joins.c.id == join_id)).first()
+        if row is None:
+            return None
+        identities = [Identity(str(c), str(e)) for c, e in json.loads(row.identities_json)]
+        return str(row.person_id), identities
+
+    def delete_join(self, *, join_id: int) -> None:
+        self._conn.execute(delete(link_joins).where(link_joins.c.id == join_id))
+
+    def delete_joins_before(self, *, before: datetime) -> int:
+        done = self._conn.execute(delete(link_joins).where(link_joins.c.at < before))
+        return int(done.rowcount)
 
     def add_audit(
         self, *, kind: str, person_id: str, details: dict[str, Any], at: datetime
@@ -433,6 +500,11 @@ class SqlLinkRepository:
             {"at": row.at, "kind": row.kind, "details": json.loads(row.details_json)}
             for row in rows
         ]
+
+    def rekey_audit(self, *, person_id: str, to: str) -> None:
+        self._conn.execute(
+            update(audit_events).where(audit_events.c.person_id == person_id).values(person_id=to)
+        )
 
     def delete_expired_codes(self, *, at: datetime) -> int:
         done = self._conn.execute(delete(link_codes).where(link_codes.c.expires_at <= at))

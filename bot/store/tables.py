@@ -6,7 +6,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import (
-    Boolean,
     Column,
     DateTime,
     Float,
@@ -154,18 +153,35 @@ link_codes = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("expires_at", UtcDateTime(), nullable=False),
     Column("used_at", UtcDateTime(), nullable=True),
+    # The chat that asked for the code: told when it is used (gone with the code).
+    Column("issuer_channel", String(32), nullable=True),
+    Column("issuer_external_id", String(255), nullable=True),
     Index("ix_link_codes_code_hash", "code_hash"),
 )
 
+# Wrong codes only, by pseudonyms of the chat and of its source address (never reset
+# by a success; swept after a day).
 link_attempts = Table(
     "link_attempts",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("channel", String(32), nullable=False),
-    Column("external_id", String(255), nullable=False),
+    Column("chat_key", String(64), nullable=False),
+    Column("source_key", String(64), nullable=True),
     Column("at", UtcDateTime(), nullable=False),
-    Column("succeeded", Boolean, nullable=False),
-    Index("ix_link_attempts_identity", "channel", "external_id"),
+    Index("ix_link_attempts_at", "at"),
+    Index("ix_link_attempts_chat_key", "chat_key"),
+    Index("ix_link_attempts_source_key", "source_key"),
+)
+
+# Identities a link joined, kept so the code's issuer can undo it (a few days).
+link_joins = Table(
+    "link_joins",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("person_id", String(32), ForeignKey("people.id", ondelete="CASCADE"), nullable=False),
+    Column("identities_json", Text, nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Index("ix_link_joins_person_id", "person_id"),
 )
 
 audit_events = Table(

@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.web.api import MAX_BODY_BYTES, ORDERS_PATH, LazyServices, orders_route
 from bot.web.exports import export_route
 from bot.web.limits import DEFAULT_MAX_BODY_BYTES, BodyLimits
+from bot.web.origins import AllowedOrigins
 
 HERE = Path(__file__).resolve().parent
 
@@ -81,9 +82,10 @@ def create_app(settings: Settings) -> Starlette:
     limits = Middleware(
         BodyLimits, default=DEFAULT_MAX_BODY_BYTES, streamed={ORDERS_PATH: MAX_BODY_BYTES}
     )
+    origins = Middleware(AllowedOrigins, allowed=settings.allowed_origins)
     return Starlette(
         lifespan=lifespan,
-        middleware=[limits],
+        middleware=[origins, limits],
         routes=[
             Route("/", chat_page),
             Route("/healthz", health),

@@ -49,7 +49,7 @@ import pytest
 import websockets.client
 from websockets.client import WebSocketClientProtocol
 
-from bot.channels.customer import sign
+from bot.channels.customer import vouch
 from tests.fakes.slack_api import BOT_USER_ID, TEAM_ID, Call, FakeSlackApi
 from tests.fakes.telegram_api import (
     ApiCall,
@@ -148,7 +148,7 @@ TELEGRAM_SECRET = f"tg-secret-{secrets.token_hex(8)}"
 TELEGRAM_TOKEN = f"{secrets.randbelow(10**9)}:AAcnry{secrets.token_hex(12)}"
 SLACK_TOKEN = f"xoxb-cnry{secrets.token_hex(12)}"
 SLACK_SECRET = f"slack-secret-{secrets.token_hex(8)}"
-SHOP_SECRET = f"shop-secret-{secrets.token_hex(8)}"
+SHOP_SECRET = f"shop-secret-{secrets.token_hex(16)}"
 SESSION_SECRET = f"session-secret-{secrets.token_hex(16)}"
 
 
@@ -197,6 +197,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         "orders API token": api_token,
         "export link token": export_token,
         "Rasa API JWT secret": stack.jwt_secret,
+        "REST webhook token": stack.rest_token,
+        "action server secret": stack.action_secret,
     }
     yield Run(
         logs=stack.logs(),
@@ -286,7 +288,7 @@ def drive_orders(stack: Stack, token: str, c: Canaries) -> tuple[str, str]:
 
 
 def rest(stack: Stack, body: Any = None, raw: bytes | None = None) -> tuple[int, Any]:
-    return http_json("POST", f"{stack.rasa_url}/webhooks/rest/webhook", body, raw=raw)
+    return stack.rest(body, raw=raw)
 
 
 def rest_say(stack: Stack, sender: str, text: str, metadata: Any = None) -> list[str]:
@@ -324,7 +326,7 @@ def drive_rights(stack: Stack, c: Canaries) -> str:
 def drive_rest(stack: Stack, c: Canaries, customer: str) -> list[str]:
     """Conversations and refusals over REST; every reply the bot sent back."""
     replies: list[str] = []
-    vouched = {"customer": {"id": customer, "signature": sign(customer, SHOP_SECRET)}}
+    vouched = {"customer": vouch(customer, SHOP_SECRET)}
     shopper = c.new("REST: sender (signed-in customer)")
     replies += rest_say(stack, shopper, "hi", vouched)
     replies += rest_say(stack, shopper, "Yes, go ahead", vouched)
@@ -721,7 +723,7 @@ async def drive_socketio(stack: Stack, c: Canaries) -> list[str]:
     """A web chat (its issued session id and token watched) with a signed customer; refusals;
     a forged session token and a forged customer."""
     customer = c.new("Socket.IO: customer id")
-    vouched = {"id": customer, "signature": sign(customer, SHOP_SECRET)}
+    vouched = vouch(customer, SHOP_SECRET)
     chat = await SocketChat.open(stack.rasa_url)
     try:
         confirmed = await chat.start_session({"customer": vouched})

@@ -11,10 +11,10 @@ from typing import Any
 import jsonschema
 import pytest
 
-from bot.channels.customer import sign
-from tests.harness import ROOT, Stack, http_json, start_stack
+from bot.channels.customer import vouch
+from tests.harness import ROOT, Stack, start_stack
 
-SECRET = "shop-secret-for-tests"
+SECRET = "shop-secret-for-tests-0123456789abcdef"
 SCHEMA = json.loads((ROOT / "docs" / "profile.schema.json").read_text())
 ASK = (
     "Just curious, no need to answer: the Wrap Dress you ordered, "
@@ -68,11 +68,11 @@ def import_orders(stack: Stack, customer: str, tmp_path: Path) -> str:
     return stack.rapport("orders", "import", str(path))
 
 
-def say(stack: Stack, sender: str, text: str, customer: dict[str, str] | None = None) -> list[str]:
+def say(stack: Stack, sender: str, text: str, customer: dict[str, Any] | None = None) -> list[str]:
     body: dict[str, Any] = {"sender": sender, "message": text}
     if customer is not None:
         body["metadata"] = {"customer": customer}
-    status, replies = http_json("POST", f"{stack.rasa_url}/webhooks/rest/webhook", body)
+    status, replies = stack.rest(body)
     assert status == 200, replies
     return [r.get("text", "") for r in replies]
 
@@ -90,7 +90,7 @@ def test_signed_in_shopper_is_asked_about_the_dress_and_the_answer_is_kept(
 ) -> None:
     customer = f"c-{uuid.uuid4().hex[:8]}"
     import_orders(stack, customer, tmp_path)
-    vouched = {"id": customer, "signature": sign(customer, SECRET)}
+    vouched = vouch(customer, SECRET)
     chat = f"web-{customer}"
     hello = say(stack, chat, "hi", vouched)
     assert "may I ask you a couple of quick questions" in hello[-1]
@@ -118,7 +118,7 @@ def test_a_forged_signature_is_ignored_and_never_trusted(stack: Stack, tmp_path:
     customer = f"c-{uuid.uuid4().hex[:8]}"
     import_orders(stack, customer, tmp_path)
     chat = f"web-{customer}"
-    forged = {"id": customer, "signature": sign(customer, "not-the-secret")}
+    forged = vouch(customer, "not-the-secret-but-just-as-long-as-it")
     say(stack, chat, "hi", forged)
     hello = say(stack, chat, "Yes, go ahead", forged)
     assert ASK not in hello

@@ -174,14 +174,12 @@ def test_request_bodies_over_the_limits_are_413(stack: Stack) -> None:
     assert declared_length_status(events, "PUT", RASA_MAX_BODY + 1, headers) == 413
     webhook = f"{stack.rasa_url}/webhooks/rest/webhook"
     assert declared_length_status(webhook, "POST", RASA_MAX_BODY + 1, {}) == 413
-    # The action server takes whole trackers, so its limit is larger, but there is one.
-    # Sanic refuses the body unread; rasa_sdk's catch-all handler turns that into a 500.
+    # The action server takes whole trackers, so its limit is larger, but there is one:
+    # Rasa (the one caller with the secret) gets 413, anyone else 401 before that.
     actions = f"{stack.actions_url}/webhook"
-    assert declared_length_status(actions, "POST", ACTIONS_MAX_BODY + 1, {}) in (413, 500)
-    assert (
-        "PayloadTooLarge: Request body exceeds the size limit"
-        in (stack.workdir / "actions.log").read_text()
-    )
+    rasa = {"X-Rapport-Action-Secret": stack.action_secret}
+    assert declared_length_status(actions, "POST", ACTIONS_MAX_BODY + 1, rasa) == 413
+    assert declared_length_status(actions, "POST", ACTIONS_MAX_BODY + 1, {}) == 401
 
 
 def test_the_procfile_runs_rasa_as_the_tests_do() -> None:
@@ -191,7 +189,8 @@ def test_the_procfile_runs_rasa_as_the_tests_do() -> None:
     rasa, actions = procfile["rasa"], procfile["actions"]
     assert f"SANIC_REQUEST_MAX_SIZE={RASA_MAX_BODY} " in rasa
     assert f"SANIC_REQUEST_MAX_SIZE={ACTIONS_MAX_BODY} " in actions
-    assert "SANIC_HOST=127.0.0.1 " in actions
+    assert "rapport actions" in actions  # the shared-secret action server, on 127.0.0.1
+    assert all(line.startswith("umask 077 && ") for n, line in procfile.items() if n != "ready")
     assert "--enable-api --jwt-secret=" in rasa and "--jwt-method HS256" in rasa
     assert "--interface 127.0.0.1" in rasa and "--auth-token" not in rasa
     assert "${RAPPORT_RASA_JWT_SECRET:?" in rasa  # never an API without authentication
@@ -206,8 +205,8 @@ def link(stack: Stack, first: str, second: str) -> None:
     stack.texts(first, "Yes, go ahead")
     stack.texts(first, "email please")
     issued = stack.texts(first, "link my accounts")
-    code = issued[0].split("code: ")[1][:7]
-    assert stack.texts(second, code)[0].startswith("Done: your accounts are linked.")
+    code = issued[0].split("code: ")[1][:9]
+    assert stack.texts(second, f"link {code}")[0].startswith("Done: your accounts are linked.")
 
 
 def user_texts(tracker: dict[str, Any]) -> list[str]:
@@ -222,31 +221,37 @@ def test_forget_me_clears_the_trackers_of_every_linked_sender(stack: Stack) -> N
     stack.texts(second, f"and over here I am {mark} too")
     stack.texts(bystander, "hello")
     for sender in (first, second):
-        assert mark in json.dumps(stack.tracker(sender))
+        assert mark in json.dumps(stack.tracker(stack.rest_conversation(sender)))
     if is_sql(stack):  # Rasa really stores them in SQL (not a silent in-memory fallback)
-        assert {s for s, d in sql_rows(stack) if mark in d} == {first, second}
+        assert {s for s, d in sql_rows(stack) if mark in d} == {
+            stack.rest_conversation(first),
+            stack.rest_conversation(second),
+        }
 
     assert stack.texts(first, "forget me")[0].startswith("I can delete everything")
     done = stack.texts(first, "Yes, delete everything")
     assert done[0].startswith("Done: everything I knew about you is deleted")
 
     def cleared() -> bool:
-        trackers = [stack.tracker(sender) for sender in (first, second)]
+        trackers = [stack.tracker(stack.rest_conversation(sender)) for sender in (first, second)]
         return all(mark not in json.dumps(t) and not user_texts(t) for t in trackers)
 
     wait_until(cleared, "both linked conversations cleared in Rasa")
     assert people_with(stack, first, second) == []
-    assert user_texts(stack.tracker(bystander)) == ["hello"]  # nobody else's chat is touched
+    assert user_texts(stack.tracker(stack.rest_conversation(bystander))) == [
+        "hello"
+    ]  # nobody else's chat is touched
     if is_sql(stack):
         rows = sql_rows(stack)
         assert [d for _, d in rows if mark in d] == []
-        assert {s for s, _ in rows} >= {bystander}
+        assert {s for s, _ in rows} >= {stack.rest_conversation(bystander)}
         # Reading a cleared conversation back may start a fresh, empty one; nothing typed.
-        assert not [d for s, d in rows if s in (first, second) and '"event": "user"' in d]
+        chats = (stack.rest_conversation(first), stack.rest_conversation(second))
+        assert not [d for s, d in rows if s in chats and '"event": "user"' in d]
     again = stack.texts(first, "hello")  # a stranger again, in a fresh, working conversation
     assert again[0].startswith("Hi! I'm Calmly's assistant, a bot.")
     assert "may I ask you a couple of quick questions" in again[-1]
-    assert user_texts(stack.tracker(first)) == ["hello"]
+    assert user_texts(stack.tracker(stack.rest_conversation(first))) == ["hello"]
 
 
 # --- retention --------------------------------------------------------------------------------
@@ -263,7 +268,7 @@ def test_retention_deletes_old_transcript_events_and_keeps_the_profile(stack: St
     time.sleep(6)  # the CLI's own start-up moves the cutoff later: leave it room
     stack.texts(me, f"new news: {new}")
     if is_sql(stack):
-        assert any(old in d for s, d in sql_rows(stack) if s == me)
+        assert any(old in d for s, d in sql_rows(stack) if s == stack.rest_conversation(me))
 
     days = (time.time() - cutoff) / 86400
     output = stack.rapport("retention", "run", "--days", repr(days))
@@ -271,12 +276,12 @@ def test_retention_deletes_old_transcript_events_and_keeps_the_profile(stack: St
     assert re.search(r"deleted [1-9]\d* events from [1-9]\d* of \d+ conversations$", output, re.M)
     assert me not in output and old not in output  # counts only
 
-    events = stack.tracker(me)["events"]
+    events = stack.tracker(stack.rest_conversation(me))["events"]
     assert old not in json.dumps(events) and new in json.dumps(events)
     assert all(e["timestamp"] >= cutoff for e in events)
-    assert user_texts(stack.tracker(me))[0] == f"new news: {new}"
+    assert user_texts(stack.tracker(stack.rest_conversation(me)))[0] == f"new news: {new}"
     if is_sql(stack):
-        mine = [d for s, d in sql_rows(stack) if s == me]
+        mine = [d for s, d in sql_rows(stack) if s == stack.rest_conversation(me)]
         assert not [d for d in mine if old in d] and [d for d in mine if new in d]
     [person] = people_with(stack, me)
     assert person["attributes"]["contact_channels"]["value"]["selected"] == ["email"]
@@ -311,7 +316,9 @@ def test_the_retention_schedule_runs_once_at_start(stack: Stack) -> None:
 
 def test_retention_without_rasa_says_so_and_fails(stack: Stack) -> None:
     env = {**stack.env, "RAPPORT_RASA_URL": f"http://127.0.0.1:{free_port()}"}
-    done = Stack(stack.workdir, env, "", "", "", stack.jwt_secret).rapport_run("retention", "run")
+    done = Stack(
+        stack.workdir, env, "", "", "", stack.jwt_secret, stack.rest_token, stack.action_secret
+    ).rapport_run("retention", "run")
     assert done.returncode == 3, (done.stdout, done.stderr)
     assert done.stdout.startswith("store: deleted ")
     assert "transcripts: skipped" in done.stderr and "not reachable" in done.stderr

@@ -273,10 +273,21 @@ def test_link_telegram_and_web_then_no_question_is_asked_twice(
     turn(stack, fake, user, text_update(user, "no thanks"), "How often")
     turn(stack, fake, user, text_update(user, "weekly"), "What brings you")
     issued = turn(stack, fake, user, text_update(user, "link my accounts"), "Here's your")
-    code = issued[-1].split("code: ")[1][:7]
+    code = issued[-1].split("code: ")[1][:9]
 
     web = f"web-{user}"
-    assert stack.texts(web, code)[0].startswith("Done: your accounts are linked.")
+    assert stack.texts(web, f"link {code}")[0].startswith("Done: your accounts are linked.")
+    # The Telegram chat that asked for the code is told, on Telegram, and can undo it.
+    notice = "Your link code was just used: this account is now linked with a web conversation."
+
+    def told() -> bool:
+        return any(t.startswith(notice) for t in texts(fake, user))
+
+    assert fake.wait_for(told)
+    told_with = next(c for c in fake.sent(user) if c.text.startswith(notice))
+    assert told_with.button_data() == ["Yes, that was me", "No, undo it"]
+    kept = turn(stack, fake, user, callback_update(user, "Yes, that was me"), "Good")
+    assert kept == ["Good: both stay linked."]
     hello = stack.texts(web, "hi")
     assert hello[0] == "Welcome back! I'm Calmly's assistant bot."
     assert "email" in hello[1] and "weekly" in hello[1]

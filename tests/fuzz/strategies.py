@@ -252,22 +252,29 @@ CUSTOMERS = ["fz-c1", "fz-c2", "fz-c3"]
 """Shop customers the order strategies also use: chats vouched for them meet their orders."""
 
 
-def customer_metadata(sign: Callable[[str], str]) -> st.SearchStrategy[Any]:
+def customer_metadata(vouch: Callable[[str], dict[str, Any]]) -> st.SearchStrategy[Any]:
     """Metadata with a shop-vouched customer: correctly signed random ids, or forgeries."""
     customer_id = st.one_of(st.sampled_from(CUSTOMERS), tricky_text(0, 40), st.text(max_size=140))
-    signed = customer_id.map(lambda cid: {"customer": {"id": cid, "signature": sign(cid)}})
+    signed = customer_id.map(lambda cid: {"customer": vouch(cid)})
     forged = st.fixed_dictionaries(
-        {"customer": _or_any(st.fixed_dictionaries({"id": json_values, "signature": json_values}))}
+        {
+            "customer": _or_any(
+                st.fixed_dictionaries(
+                    {"id": json_values, "signature": json_values},
+                    optional={"expires": st.one_of(st.integers(), json_values)},
+                )
+            )
+        }
     )
     return st.one_of(signed, forged, json_values)
 
 
-def rest_bodies(sign: Callable[[str], str]) -> st.SearchStrategy[dict[str, Any]]:
+def rest_bodies(vouch: Callable[[str], dict[str, Any]]) -> st.SearchStrategy[dict[str, Any]]:
     """Well-formed REST webhook bodies: any sender, any message, sometimes metadata."""
     return st.fixed_dictionaries(
         {"sender": senders(), "message": _or_any(messages())},
         optional={
-            "metadata": customer_metadata(sign),
+            "metadata": customer_metadata(vouch),
             "input_channel": st.one_of(st.sampled_from(["telegram", "slack", "shop"]), json_values),
             "message_id": json_values,
         },

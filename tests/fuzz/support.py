@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.database import DirectoryBasedExampleDatabase
 
+from bot.channels.customer import sign
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.harness import ROOT, Stack, http_json
@@ -39,7 +40,7 @@ TELEGRAM_TOKEN = "123:FUZZ"
 TELEGRAM_SECRET = "fuzz-secret_0123456789"
 SLACK_TOKEN = "xoxb-fuzz"
 SLACK_SECRET = "fuzz-signing-secret-0123456789abcdef"
-SHOP_SECRET = "fuzz-shop-secret"
+SHOP_SECRET = "fuzz-shop-secret-0123456789abcdef"
 SESSION_SECRET = "fuzz-session-secret-0123456789abcdef"
 """Signs the web chat's session tokens: the Socket.IO fuzzing mints expired ones with it."""
 
@@ -158,8 +159,7 @@ class Fuzz:
     # --- endpoints ----------------------------------------------------------------------
 
     def rest(self, body: Any = None, *, raw: bytes | None = None) -> tuple[int, Any]:
-        url = f"{self.stack.rasa_url}/webhooks/rest/webhook"
-        return http_json("POST", url, body, raw=raw)
+        return self.stack.rest(body, raw=raw)
 
     def telegram(
         self, update: Any = None, *, raw: bytes | None = None, secret: str | None = TELEGRAM_SECRET
@@ -241,6 +241,16 @@ def slack_signature(body: bytes, *, secret: str = SLACK_SECRET) -> dict[str, str
     return {"X-Slack-Request-Timestamp": sent_at, "X-Slack-Signature": f"v0={digest.hexdigest()}"}
 
 
+SHOP_EXPIRES = int(time.time()) + 55 * 60
+"""When the shop signatures of a fuzz run expire (the longest a signature may live is 60 min)."""
+
+
 def shop_signature(customer_id: str) -> str:
     """What the shop sends with a logged-in customer's id (see bot/channels/customer.py)."""
-    return hmac.new(SHOP_SECRET.encode(), customer_id.encode(), hashlib.sha256).hexdigest()
+    return sign(customer_id, SHOP_SECRET, SHOP_EXPIRES)
+
+
+def shop_customer(customer_id: Any, signature: Any = None) -> dict[str, Any]:
+    """The `customer` object a shop sends, correctly signed unless `signature` is given."""
+    signed = shop_signature(customer_id) if signature is None else signature
+    return {"id": customer_id, "expires": SHOP_EXPIRES, "signature": signed}

@@ -60,7 +60,13 @@ from hypothesis import strategies as st
 
 from bot.services.chat_sessions import TOKEN_MAX_AGE, SessionTokens, _Signer
 from tests.fuzz import strategies as fs
-from tests.fuzz.support import SESSION_SECRET, Fuzz, fuzz_settings, shop_signature
+from tests.fuzz.support import (
+    SESSION_SECRET,
+    Fuzz,
+    fuzz_settings,
+    shop_customer,
+    shop_signature,
+)
 from tests.harness import http_json
 
 CONSENT = "may I ask you a couple of quick questions"
@@ -230,7 +236,7 @@ def any_texts() -> st.SearchStrategy[Any]:
 def forged_customers() -> st.SearchStrategy[Any]:
     """`customer` objects no shop signed (a wrong key), and any JSON value."""
     wrong = st.builds(
-        lambda cid: {"id": cid, "signature": shop_signature(cid + "x")},
+        lambda cid: shop_customer(cid, shop_signature(cid + "x")),
         st.one_of(st.sampled_from(fs.CUSTOMERS), fs.tricky_text(0, 40)),
     )
     return st.one_of(wrong, fs.json_values)
@@ -396,7 +402,7 @@ def _run_events(
     @example(
         emission=(
             "session_request",
-            ({"customer": {"id": "fz-c1\x00", "signature": shop_signature("fz-c1\x00")}},),
+            ({"customer": shop_customer("fz-c1\x00")},),
         )
     )
     def emit(emission: tuple[str, Args]) -> None:
@@ -513,7 +519,7 @@ def test_socketio_forged_session_tokens_never_resume_a_session(fuzz: Fuzz) -> No
             if shape == "token and id":
                 request["session_id"] = issued[0][0]
             elif shape == "token and customer":
-                request["customer"] = {"id": "fz-c1", "signature": shop_signature("fz-c2")}
+                request["customer"] = shop_customer("fz-c1", shop_signature("fz-c2"))
             fuzz.record("forged")
             _assert_fresh(intruder.request(request), token, known)
             assert fuzz.store.counts() == before

@@ -40,7 +40,10 @@ def service(
     erasure: ErasureService,
 ) -> ConversationService:
     policy = ProfilingPolicy(shop_name="Calmly")
-    return ConversationService(uow_factory, bank, vocabulary, policy, clock, erasure=erasure)
+    linking = LinkingService(uow_factory, bank, clock, key=SALT)
+    return ConversationService(
+        uow_factory, bank, vocabulary, policy, clock, linking=linking, erasure=erasure
+    )
 
 
 def _order(order_id: str) -> Order:
@@ -58,7 +61,7 @@ def test_forget_me_asks_first_then_erases_every_linked_account(
 ) -> None:
     orders = OrderService(uow_factory, PatternRules(), clock, erasure)
     assert orders.ingest(_order("o-1"), source="import").created
-    LinkingService(uow_factory, bank, clock).attach_verified(WEB, SHOP)
+    LinkingService(uow_factory, bank, clock, key=SALT).attach_verified(WEB, SHOP)
     state = SessionState()
     for intent, text in [("greet", "hi"), ("affirm", "yes"), ("inform", "email")]:
         use = service.welcome if intent == "greet" else service.reply

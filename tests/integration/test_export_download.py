@@ -40,7 +40,7 @@ def test_opening_the_link_shows_a_page_and_uses_nothing_up(
         assert "Download my data" in page.text
         assert page.headers["cache-control"] == "no-store"
         assert "form-action 'self'" in page.headers["content-security-policy"]
-        assert page.headers["referrer-policy"] == "no-referrer"
+        assert page.headers["referrer-policy"] == "same-origin"
 
 
 def test_the_download_works_once(client: TestClient, store: SqlUnitOfWorkFactory) -> None:

@@ -11,7 +11,7 @@ import pytest
 from bot.domain.model import Identity
 from bot.domain.purchases import FlagStatus
 from bot.services.rasa_api import RasaApiError, RasaUnreachable
-from bot.services.retention import RetentionService, events_to_keep
+from bot.services.retention import RetentionPolicy, RetentionService, events_to_keep
 from bot.store.ports import UnitOfWorkFactory
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
@@ -69,11 +69,12 @@ def test_expired_flags_codes_and_old_attempts_are_deleted_the_rest_kept(
         uow.links.add_code(
             person_id=person.id,
             code_hash="h1",
+            issuer=WEB,
             created_at=T0,
             expires_at=T0 + timedelta(minutes=10),
         )
-        uow.links.add_attempt(identity=TELEGRAM, at=T0, succeeded=False)
-        uow.links.add_attempt(identity=TELEGRAM, at=T0 + timedelta(days=3), succeeded=False)
+        uow.links.add_failure(chat_key="chat-t", source_key=None, at=T0)
+        uow.links.add_failure(chat_key="chat-t", source_key="s", at=T0 + timedelta(days=3))
         uow.commit()
     later = T0 + timedelta(days=3, hours=1)
     with uow_factory() as uow:
@@ -85,7 +86,9 @@ def test_expired_flags_codes_and_old_attempts_are_deleted_the_rest_kept(
         assert [f.line for f in uow.orders.flags(person_id=person.id)] == [2]
         assert uow.links.claim_code(code_hash="h1", at=T0) is None  # gone, even "before"
         since = T0 - timedelta(days=1)
-        assert uow.links.failures_since(identity=TELEGRAM, since=since) == 1
+        assert uow.links.failures_since(chat_key="chat-t", since=since) == 1
+        assert uow.links.failures_since(source_key="s", since=since) == 1
+        assert uow.links.failures_since(since=since) == 1
         # A new flag after deletions gets an id of its own.
         _flag(uow, person.id, 4, T0 + timedelta(days=40))
         ids = [f.id for f in uow.orders.flags(person_id=person.id)]
@@ -98,14 +101,20 @@ def test_an_unexpired_code_survives_and_nothing_is_kept_without_commit(
     with uow_factory() as uow:
         person = uow.profiles.get_or_create(identity=WEB, at=T0)
         uow.links.add_code(
-            person_id=person.id, code_hash="h2", created_at=T0, expires_at=T0 + timedelta(hours=1)
+            person_id=person.id,
+            code_hash="h2",
+            issuer=WEB,
+            created_at=T0,
+            expires_at=T0 + timedelta(hours=1),
         )
         uow.commit()
     with uow_factory() as uow:
         assert uow.links.delete_expired_codes(at=T0 + timedelta(hours=2)) == 1
     with uow_factory() as uow:  # rolled back: still there and still valid
         assert uow.links.delete_expired_codes(at=T0 + timedelta(minutes=30)) == 0
-        assert uow.links.claim_code(code_hash="h2", at=T0 + timedelta(minutes=30)) == person.id
+        claimed = uow.links.claim_code(code_hash="h2", at=T0 + timedelta(minutes=30))
+        assert claimed is not None
+        assert (claimed.person_id, claimed.issuer) == (person.id, WEB)
 
 
 def test_the_store_sweep_follows_the_clock(uow_factory: UnitOfWorkFactory) -> None:
@@ -116,10 +125,11 @@ def test_the_store_sweep_follows_the_clock(uow_factory: UnitOfWorkFactory) -> No
         uow.links.add_code(
             person_id=person.id,
             code_hash="h3",
+            issuer=WEB,
             created_at=T0,
             expires_at=T0 + timedelta(minutes=10),
         )
-        uow.links.add_attempt(identity=WEB, at=T0, succeeded=True)
+        uow.links.add_failure(chat_key="chat-w", source_key=None, at=T0)
         uow.commit()
     service = RetentionService(uow_factory, clock)
     swept = service.sweep_store()
@@ -219,3 +229,53 @@ def test_events_without_a_time_count_as_old() -> None:
         {"event": "x", "timestamp": "9"},
     ]
     assert events_to_keep(events, 5.0) == [{"event": "bot", "timestamp": 10.0}]
+
+
+def test_receipts_and_link_undo_records_expire(uow_factory: UnitOfWorkFactory) -> None:
+    clock = Clock(T0)
+    with uow_factory() as uow:
+        person = uow.profiles.get_or_create(identity=SHOP, at=T0)
+        uow.links.add_join(person_id=person.id, identities=[TELEGRAM], at=T0)
+        uow.receipts.add(channel="slack", key="k1", at=T0)
+        uow.receipts.add(channel="slack", key="k2", at=T0 + timedelta(days=2))
+        uow.commit()
+    service = RetentionService(uow_factory, clock, RetentionPolicy(receipt_days=3))
+    clock.now = T0 + timedelta(days=3, minutes=1)
+    swept = service.sweep_store()
+    assert (swept.receipts, swept.link_joins) == (1, 0)
+    clock.now = T0 + timedelta(days=7, minutes=1)
+    swept = service.sweep_store()
+    assert (swept.receipts, swept.link_joins) == (1, 1)
+
+
+def test_anonymous_people_who_never_consented_are_deleted_after_the_set_time(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    from bot.domain.model import PROFILING, ConsentRecord, ConsentStatus
+
+    clock = Clock(T0)
+    said_no = Identity("socketio", "b" * 32)
+    said_yes = Identity("socketio", "c" * 32)
+    with uow_factory() as uow:
+        uow.profiles.get_or_create(identity=WEB, at=T0)  # greeted, nothing else
+        uow.profiles.get_or_create(identity=SHOP, at=T0)  # a shop customer: kept
+        for identity, status in (
+            (said_no, ConsentStatus.DENIED),
+            (said_yes, ConsentStatus.GRANTED),
+        ):
+            person = uow.profiles.get_or_create(identity=identity, at=T0)
+            record = ConsentRecord(
+                PROFILING, status, "v1", "socketio", None, T0 + timedelta(days=5)
+            )
+            uow.profiles.add_consent(person_id=person.id, record=record)
+        uow.commit()
+    service = RetentionService(uow_factory, clock, RetentionPolicy(anonymous_days=30))
+    clock.now = T0 + timedelta(days=30, minutes=1)
+    swept = service.sweep_store()
+    assert swept.anonymous_people == 1 and swept.anonymous == (WEB,)
+    clock.now = T0 + timedelta(days=35, minutes=1)  # the "no" is 30 days old now
+    swept = service.sweep_store()
+    assert swept.anonymous == (said_no,)
+    with uow_factory() as uow:
+        kept = uow.profiles.list_identities()
+    assert kept == [SHOP, said_yes]

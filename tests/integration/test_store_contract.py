@@ -18,6 +18,7 @@ from bot.domain.model import (
 )
 from bot.store.ports import UnitOfWorkFactory
 
+KEY = "k" * 48
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 WEB = Identity("socketio", "a" * 32)
 
@@ -165,13 +166,32 @@ def test_a_delivery_is_first_only_once_and_survives_a_new_unit_of_work(
 ) -> None:
     from bot.services.receipts import first_delivery
 
-    assert first_delivery(uow_factory, channel="telegram", key="update:42", at=T0) is True
-    assert first_delivery(uow_factory, channel="telegram", key="update:42", at=T0) is False
-    assert first_delivery(uow_factory, channel="slack", key="update:42", at=T0) is True
+    assert (
+        first_delivery(uow_factory, channel="telegram", key="update:42", at=T0, secret=KEY) is True
+    )
+    assert (
+        first_delivery(uow_factory, channel="telegram", key="update:42", at=T0, secret=KEY) is False
+    )
+    assert first_delivery(uow_factory, channel="slack", key="update:42", at=T0, secret=KEY) is True
     with uow_factory() as uow:
         assert uow.receipts.add(channel="telegram", key="update:43", at=T0) is True
     # not committed: still new
-    assert first_delivery(uow_factory, channel="telegram", key="update:43", at=T0) is True
+    assert (
+        first_delivery(uow_factory, channel="telegram", key="update:43", at=T0, secret=KEY) is True
+    )
+
+
+def test_receipts_are_kept_as_pseudonyms_and_swept_by_age(uow_factory: UnitOfWorkFactory) -> None:
+    from bot.services.receipts import first_delivery
+
+    key = "msg:D024BE7LH:1712345678.000100"
+    assert first_delivery(uow_factory, channel="slack", key=key, at=T0, secret=KEY)
+    with uow_factory() as uow:
+        # The raw key is not what was stored: adding it again is "new".
+        assert uow.receipts.add(channel="slack", key=key, at=T0) is True
+        assert uow.receipts.delete_before(before=T0 + timedelta(seconds=1)) == 2
+        uow.commit()
+    assert first_delivery(uow_factory, channel="slack", key=key, at=T0, secret=KEY)
 
 
 def test_an_order_id_is_stored_once(uow_factory: UnitOfWorkFactory) -> None:

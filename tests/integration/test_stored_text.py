@@ -20,6 +20,7 @@ from bot.domain.model import AttributeValue, Identity, Provenance
 from bot.domain.questions import QuestionBank, Vocabulary
 from bot.services.conversation import ConversationService, ProfilingPolicy
 from bot.services.interpret import Mention
+from bot.services.linking import LinkingService
 from bot.services.profiles import export_people
 from bot.services.turn import Incoming, SessionState
 from bot.store.migrate import upgrade
@@ -75,7 +76,8 @@ def _service(
     uow_factory: UnitOfWorkFactory, bank: QuestionBank, vocabulary: Vocabulary
 ) -> ConversationService:
     policy = ProfilingPolicy(questions_per_session=10, shop_name="Calmly")
-    return ConversationService(uow_factory, bank, vocabulary, policy, lambda: T0)
+    linking = LinkingService(uow_factory, bank, lambda: T0, key="k" * 40)
+    return ConversationService(uow_factory, bank, vocabulary, policy, lambda: T0, linking=linking)
 
 
 def test_a_typed_answer_keeps_its_invisible_characters_but_never_a_nul(

@@ -16,10 +16,13 @@ from bot.domain.model import PROFILING, ConsentStatus, Identity, Person
 from bot.domain.questions import QuestionBank, Vocabulary
 from bot.services.conversation import ConversationService, ProfilingPolicy
 from bot.services.interpret import Mention
+from bot.services.linking import LinkingService
 from bot.services.rights_talk import DataExports, ExportPolicy
 from bot.store.memory import MemoryStore
 from tests.conftest import Clock
 from tests.unit.test_conversation import Chat, consented
+
+KEY = "pseudonym-key-for-tests-0123456789"
 
 SHOPPER = Identity("socketio", "a" * 32)
 
@@ -44,7 +47,15 @@ def chat(
     find_mentions: Callable[[str], list[Mention]],
 ) -> Chat:
     policy = ProfilingPolicy(questions_per_session=5, shop_name="Calmly")
-    service = ConversationService(store, bank, vocabulary, policy, clock, exports=exports)
+    service = ConversationService(
+        store,
+        bank,
+        vocabulary,
+        policy,
+        clock,
+        linking=LinkingService(store, bank, clock, key=KEY),
+        exports=exports,
+    )
     return Chat(service, store, find_mentions, SHOPPER)
 
 

@@ -10,9 +10,12 @@ from bot.domain.model import PROFILING, ConsentStatus, Identity, Person, Questio
 from bot.domain.questions import QuestionBank, Vocabulary
 from bot.services.conversation import CONSENT, ConversationService, ProfilingPolicy
 from bot.services.interpret import Mention
+from bot.services.linking import LinkingService
 from bot.services.turn import Incoming, SessionState, Turn
 from bot.store.memory import MemoryStore
 from tests.conftest import Clock
+
+KEY = "pseudonym-key-for-tests-0123456789"
 
 SHOPPER = Identity("rest", "shopper-1")
 
@@ -77,7 +80,14 @@ def make_chat(
 ) -> Callable[..., Chat]:
     def make(budget: int = 3, identity: Identity = SHOPPER) -> Chat:
         policy = ProfilingPolicy(questions_per_session=budget, shop_name="Calmly")
-        service = ConversationService(store, bank, vocabulary, policy, clock)
+        service = ConversationService(
+            store,
+            bank,
+            vocabulary,
+            policy,
+            clock,
+            linking=LinkingService(store, bank, clock, key=KEY),
+        )
         return Chat(service, store, find_mentions, identity)
 
     return make

@@ -74,14 +74,15 @@ def test_the_setting_wins_over_the_file_and_a_short_one_is_refused(
         load_settings()
 
 
-def test_conversations_are_the_external_ids_of_chat_identities_only() -> None:
+def test_conversations_are_the_chat_identities_with_rest_namespaced() -> None:
     identities = [
         Identity("telegram", "42"),
         Identity("shop", "customer-9"),
         Identity("rest", "a"),
         Identity("socketio", "a"),
     ]
-    assert conversation_ids(identities) == ["42", "a"]
+    # A REST sender "a" is the conversation "rest:a": never the web chat's "a".
+    assert conversation_ids(identities) == ["42", "a", "rest:a"]
 
 
 class FakeApi:
@@ -175,7 +176,7 @@ def test_clearing_later_runs_after_the_caller_returns_and_stays_referenced(
         await wait_for_background()
 
     asyncio.run(action())
-    assert seen == [["x"]] and not rasa_api._background
+    assert seen == [["rest:x"]] and not rasa_api._background
 
 
 @pytest.fixture

@@ -42,6 +42,7 @@
     // (docs/shop-integration.md); the signature is computed on the shop's server.
     customerId: root.dataset.customerId || "",
     customerSignature: root.dataset.customerSignature || "",
+    customerExpires: Number(root.dataset.customerExpires) || 0,
   };
   const state = {
     socket: null,
@@ -57,8 +58,12 @@
   function sessionRequest() {
     const request = {};
     if (state.sessionToken) request.session_token = state.sessionToken;
-    if (config.customerId && config.customerSignature) {
-      request.customer = { id: config.customerId, signature: config.customerSignature };
+    if (config.customerId && config.customerSignature && config.customerExpires) {
+      request.customer = {
+        id: config.customerId,
+        expires: config.customerExpires,
+        signature: config.customerSignature,
+      };
     }
     return request;
   }
