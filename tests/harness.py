@@ -175,9 +175,15 @@ def _wait(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float)
 
 
 def _spawn(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """Start `cmd` as the Procfile does: `umask 077 && exec ...`."""
     handle = log.open("wb")
     return subprocess.Popen(
-        cmd, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+        ["/bin/sh", "-c", 'umask 077 && exec "$@"', "sh", *cmd],
+        cwd=ROOT,
+        env=env,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 
@@ -227,7 +233,7 @@ def start_stack(
         "tracker_store:\n  type: bot.channels.trackers.ReplaceableSQLTrackerStore\n"
         f'  dialect: "sqlite"\n  db: "{workdir / "trackers.db"}"\n'
         if sql_trackers
-        else ""
+        else "tracker_store:\n  type: bot.channels.trackers.ForgettingInMemoryTrackerStore\n"
     )
     endpoints.write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'

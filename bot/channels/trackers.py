@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import InMemoryTrackerStore, SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
@@ -64,3 +64,18 @@ class ReplaceableSQLTrackerStore(SQLTrackerStore):
             action_name=data.get("name"),
             data=json.dumps(data),
         )
+
+
+class ForgettingInMemoryTrackerStore(InMemoryTrackerStore):
+    """Rasa's in-memory tracker store, where a conversation replaced by nothing is gone.
+
+    "Forget me" replaces a conversation's events with `[]`: Rasa's store would keep an
+    empty tracker under the shopper's id until the process ends; this one drops it.
+    """
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        if not tracker.events:
+            self.store.pop(tracker.sender_id, None)
+            await self.stream_events(tracker)
+            return
+        await super().save(tracker)
