@@ -42,7 +42,7 @@ import json
 import secrets
 import time
 import urllib.parse
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 import pytest
@@ -50,6 +50,7 @@ import websockets.client
 from websockets.client import WebSocketClientProtocol
 
 from bot.channels.customer import vouch
+from tests.e2e.canaries import Canaries, leaks
 from tests.fakes.slack_api import BOT_USER_ID, TEAM_ID, Call, FakeSlackApi
 from tests.fakes.telegram_api import (
     ApiCall,
@@ -71,61 +72,6 @@ TEXT_ONLY = "Sorry, I can only read text for now."
 FIRST_QUESTION = "How would you like to hear from us?"
 WAIT = 20.0
 """Seconds any one background answer may take before the run fails."""
-
-
-# --- canaries ------------------------------------------------------------------------------
-
-
-@dataclass
-class Canaries:
-    """Every unique string pushed into the stack, and where it went in."""
-
-    values: dict[str, str] = field(default_factory=dict)
-
-    def new(self, where: str) -> str:
-        """A fresh canary (lowercase letters and digits: survives JSON, URL and repr escaping)."""
-        return self.add(f"cnry{secrets.token_hex(8)}", where)
-
-    def number(self, where: str) -> int:
-        """A fresh numeric canary (13 digits starting with 9: no timestamp looks like it)."""
-        value = 9_000_000_000_000 + secrets.randbelow(10**12)
-        self.add(str(value), where)
-        return value
-
-    def add(self, value: str, where: str) -> str:
-        assert value not in self.values
-        self.values[value] = where
-        return value
-
-    def email(self, where: str) -> str:
-        return self.add(f"{self.new(where)}@example.com", where)
-
-    def phone(self, where: str) -> str:
-        """A UK mobile number (07700 9xxxxx is reserved for fiction); its compact form is
-        watched too."""
-        number = f"+44 7700 9{secrets.randbelow(10**5):05d}"
-        while number in self.values:
-            number = f"+44 7700 9{secrets.randbelow(10**5):05d}"
-        self.add(number.replace(" ", "").removeprefix("+"), where)
-        return self.add(number, where)
-
-    def pii_text(self, where: str) -> str:
-        """A shopper message with contact data in it (each part is a canary)."""
-        return (
-            f"my email is {self.email(where)}, text me on {self.phone(where)} "
-            f"or ask for {self.new(where)}"
-        )
-
-
-def leaks(logs: str, watched: dict[str, str]) -> list[str]:
-    """Each watched value found in `logs` (case-insensitive), with where it went in and the line."""
-    lines = logs.lower().splitlines()
-    found = []
-    for value, where in watched.items():
-        hits = [line for line in lines if value.lower() in line]
-        if hits:
-            found.append(f"{where}: {value!r} in {hits[0][:300]!r}")
-    return found
 
 
 # --- the run -------------------------------------------------------------------------------
@@ -792,7 +738,7 @@ def test_the_canaries_went_through_the_stack(run: Run) -> None:
 def test_the_error_paths_ran_and_their_log_lines_were_captured(run: Run) -> None:
     for line in [
         "Rasa server is up and running",  # rasa.log
-        "Action endpoint is up and running",  # actions.log
+        "action server on http://127.0.0.1",  # actions.log
         '"POST /api/v1/orders HTTP/1.1" 201',  # web.log (uvicorn's access log)
         '"POST /api/v1/orders HTTP/1.1" 400',
         '"POST /api/v1/orders HTTP/1.1" 401',
