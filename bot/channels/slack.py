@@ -1,17 +1,26 @@
-"""Slack channel on slack_sdk: signed, de-duplicated Events API and button clicks, guarded.
+"""Slack channel on slack_sdk: signed, de-duplicated Events API and button clicks, answered in DMs.
 
 `POST /webhooks/slack/webhook` takes both Events API deliveries (JSON) and
 interactivity (`application/x-www-form-urlencoded` with a `payload` field).
 Every request must carry a valid Slack signature (5-minute window). Slack wants
 a 2xx within 3 s and re-sends otherwise, so the webhook acknowledges at once and
-answers in the background. Rasa's own Slack channel does not de-duplicate
-`event_id`; here every delivery is recorded in the profile store
-(`bot.services.receipts`), by event and by the underlying message, so a retry,
-a replay, or a DM that arrives both as `message.im` and `app_mention` is
-answered once. Shopper text passes the guard like on every other channel.
+answers in the background, one message at a time per shopper. Rasa's own Slack
+channel does not de-duplicate `event_id`; here every delivery is recorded in the
+profile store (`bot.services.receipts`), by event and by the underlying message,
+so a retry, a replay, or a DM that arrives both as `message.im` and `app_mention`
+is answered once. Shopper text passes the guard (and the per-shopper rate limits)
+like on every other channel.
+
+The bot answers only in the shopper's direct message with it (`bot.channels.slack_output`):
+a mention in a channel, or a click on a button under a channel message, gets nothing
+in that channel but a short ephemeral invitation to the DM, and is answered in the DM,
+where the conversation goes on. Rasa's HTTP API can send to a Slack shopper too
+(`output_channel=slack`): the conversation id is their Slack user id, and the message
+goes to their DM.
 
 The channel is on whenever SLACK_BOT_TOKEN is set; nothing calls Slack at
-start-up. Shopper text, user names and ids are never logged at INFO or above.
+start-up. On shutdown, running answers get a few seconds to finish. Shopper text,
+user names and ids are never logged at INFO or above.
 """
 
 from __future__ import annotations
@@ -26,32 +35,40 @@ from dataclasses import dataclass
 from typing import Any, AsyncIterator, Awaitable, Callable, Mapping
 from urllib.parse import parse_qs
 
-import aiohttp
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-)
 from slack_sdk.signature import Clock, SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels import slack_blocks
 from bot.channels.guard import OnNewMessage, guarded
+from bot.channels.limits import RateLimits
 from bot.channels.platform import apply_platform_fixes
+from bot.channels.slack_output import (
+    CHANNEL,
+    DirectMessageOutput,
+    SlackOutput,
+    answer_in,
+    close_client,
+    make_client,
+)
 from bot.config import Settings, load_settings
 from bot.domain.model import utcnow
 from bot.services.receipts import first_delivery
 from bot.services.runtime import get_services
+from bot.services.secret_files import private_process
 
 logger = logging.getLogger(__name__)
 
-CHANNEL = "slack"
 MAX_BODY_BYTES = 64 * 1024
-SEND_TIMEOUT_SECONDS = 10
+SHUTDOWN_GRACE_SECONDS = 5.0
+CHANNEL_INVITATION = "I've answered you in a direct message, so what you tell me stays between us."
+"""All a channel other than the shopper's DM ever gets from the bot: posted ephemerally, to them.
+
+To move to the message catalogue (shop/questions.yml), so it is translated like the rest.
+"""
 _FORM = "application/x-www-form-urlencoded"
 _LEADING_MENTION = re.compile(r"^\s*<@([A-Z0-9]+)(?:\|[^>]*)?>\s*")
 _DIGITS = re.compile(r"^[0-9]{1,12}$")
@@ -210,53 +227,6 @@ def click_inbound(payload: Mapping[str, Any]) -> Inbound | None:
     )
 
 
-# --- outbound ----------------------------------------------------------------------------
-
-
-def make_client(settings: Settings) -> AsyncWebClient:
-    """The Web API client; building it makes no request."""
-    return AsyncWebClient(
-        token=settings.slack_bot_token,
-        base_url=settings.slack_base_url,
-        timeout=SEND_TIMEOUT_SECONDS,
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=1),
-        ],
-    )
-
-
-class SlackOutput(OutputChannel):
-    """Posts the bot's messages into one Slack conversation (a DM or a channel)."""
-
-    @classmethod
-    def name(cls) -> str:
-        return CHANNEL
-
-    def __init__(self, client: AsyncWebClient, channel: str) -> None:
-        self._client = client
-        self._channel = channel
-
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self._post(slack_blocks.text_message(text))
-
-    async def send_text_with_buttons(
-        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
-    ) -> None:
-        await self._post(slack_blocks.choice_message(text, buttons))
-
-    async def _post(self, message: slack_blocks.SlackMessage) -> None:
-        """Post one message; a failure is logged (no text) and the conversation goes on."""
-        try:
-            await self._client.chat_postMessage(
-                channel=self._channel, text=message.text, blocks=message.blocks
-            )
-        except SlackApiError as error:
-            logger.error("slack chat.postMessage refused: %s", error.response.get("error"))
-        except (SlackClientError, aiohttp.ClientError, asyncio.TimeoutError) as error:
-            logger.error("slack chat.postMessage failed: %s", type(error).__name__)
-
-
 # --- the webhook -------------------------------------------------------------------------
 
 
@@ -309,9 +279,11 @@ class _InArrivalOrder:
 class _Webhook:
     """Checks, acknowledges and schedules Slack deliveries for one running channel."""
 
-    def __init__(self, settings: Settings, on_message: OnNewMessage, now: Now) -> None:
+    def __init__(
+        self, settings: Settings, client: AsyncWebClient, on_message: OnNewMessage, now: Now
+    ) -> None:
         self._secret = settings.slack_signing_secret
-        self._client = make_client(settings)
+        self._client = client
         self._on_message = on_message
         self._now = now
         self._tasks: set[asyncio.Task[None]] = set()
@@ -371,10 +343,18 @@ class _Webhook:
             if not await _first_delivery(inbound.keys):
                 logger.info("slack delivery already handled, not answered again")
                 return
-            output = SlackOutput(self._client, inbound.channel)
+            direct = await answer_in(
+                self._client,
+                channel=inbound.channel,
+                user=inbound.user,
+                invitation=CHANNEL_INVITATION,
+            )
+            if direct is None:
+                logger.warning("slack message not answered: no direct message to answer in")
+                return
             message = UserMessage(
                 inbound.text,
-                output,
+                SlackOutput(self._client, direct),
                 sender_id=inbound.user,
                 input_channel=CHANNEL,
                 message_id=inbound.ref,
@@ -383,6 +363,12 @@ class _Webhook:
         except Exception as error:  # a background task: nobody else would see it
             logger.error("slack message processing failed: %s", type(error).__name__)
             logger.debug("slack processing failure details", exc_info=True)
+
+    async def close(self) -> None:
+        """Let running answers finish (briefly), then release the client's connections."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=SHUTDOWN_GRACE_SECONDS)
+        await close_client(self._client)
 
 
 async def _first_delivery(keys: tuple[str, ...]) -> bool:
@@ -417,20 +403,35 @@ class SlackInput(InputChannel):
     def __init__(self, settings: Settings | None = None, now: Now = time.time) -> None:
         self._settings = settings or load_settings()
         self._now = now
+        self._client: AsyncWebClient | None = None
 
     @property
     def configured(self) -> bool:
         """On whenever a bot token is set."""
         return bool(self._settings.slack_bot_token)
 
+    def _get_client(self) -> AsyncWebClient:
+        """The one Web API client of this channel (made on first use; that makes no request)."""
+        if self._client is None:
+            self._client = make_client(self._settings)
+        return self._client
+
+    def get_output_channel(self) -> OutputChannel | None:
+        """Rasa's API sends here (`output_channel=slack`): to the DM of the sender id's user.
+
+        Returns:
+            An output posting to the DM of the Slack user whose id is the recipient
+            (the conversation's sender id), or None when the channel is not configured.
+        """
+        if not self.configured:
+            return None
+        return DirectMessageOutput(self._get_client())
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        private_process(self._settings)
         apply_platform_fixes()
         bp = Blueprint("rapport_slack_webhook", __name__)
-        webhook = (
-            _Webhook(self._settings, guarded(on_new_message), self._now)
-            if self.configured
-            else None
-        )
+        webhook = self._webhook(on_new_message) if self.configured else None
         if webhook is not None and not self._settings.slack_signing_secret:
             logger.warning("SLACK_SIGNING_SECRET is not set: every Slack request will be refused")
 
@@ -446,4 +447,15 @@ class SlackInput(InputChannel):
                 return _refusal(404, "slack channel is not configured")
             return await webhook.handle(request)
 
+        @bp.listener("before_server_stop")
+        async def close(*_: Any) -> None:
+            if webhook is not None:
+                await webhook.close()
+
         return bp
+
+    def _webhook(self, on_new_message: OnNewMessage) -> _Webhook:
+        """The webhook: guarded, rate-limited per shopper, sharing this channel's client."""
+        limits = RateLimits.from_settings(self._settings)
+        handler = guarded(on_new_message, settings=self._settings, limits=limits)
+        return _Webhook(self._settings, self._get_client(), handler, self._now)

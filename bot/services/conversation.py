@@ -52,7 +52,6 @@ LINK_NOTICE = "__link_notice__"
 holds the join's id)."""
 
 
-
 def _has_words(text: str) -> bool:
     """Whether the message has any letter or digit (an emoji alone has none)."""
     return any(char.isalnum() for char in text)

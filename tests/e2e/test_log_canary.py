@@ -51,7 +51,7 @@ from websockets.client import WebSocketClientProtocol
 
 from bot.channels.customer import vouch
 from tests.e2e.canaries import Canaries, leaks
-from tests.fakes.slack_api import BOT_USER_ID, TEAM_ID, Call, FakeSlackApi
+from tests.fakes.slack_api import BOT_USER_ID, TEAM_ID, Call, FakeSlackApi, dm_of
 from tests.fakes.telegram_api import (
     ApiCall,
     FakeTelegramApi,
@@ -289,9 +289,13 @@ def drive_rest(stack: Stack, c: Canaries, customer: str) -> list[str]:
     replies += rest_say(stack, free, motivation)
 
     other = c.new("REST: sender (refusals)")
-    forged = {"customer": {"id": c.new("REST: forged customer id"), "signature": "0" * 64}}
+    expires = int(time.time()) + 600
+    forged_id = c.new("REST: forged customer id")
+    forged = {"customer": {"id": forged_id, "expires": expires, "signature": "0" * 64}}
     replies += rest_say(stack, other, c.pii_text("REST: text"), forged)
     too_long_id = {"customer": {"id": c.new("REST: unusable customer id") * 10, "signature": "x"}}
+    no_expiry = {"customer": {"id": c.new("REST: customer id without expiry"), "signature": "x"}}
+    replies += rest_say(stack, other, "hi", no_expiry)
     replies += rest_say(stack, other, "hi", too_long_id)
     not_strings = {"customer": {"id": [c.new("REST: customer id not a string")]}}
     replies += rest_say(stack, other, "hi", not_strings)
@@ -552,12 +556,13 @@ def drive_slack(stack: Stack, fake: FakeSlackApi, c: Canaries) -> None:
 
     mentioner = c.add(f"U{secrets.token_hex(5).upper()}", "Slack: mentioning user id")
     room = c.add(f"C{secrets.token_hex(5).upper()}", "Slack: channel id")
-    before = len(fake.posts(room))
     mention = slack_event(
         mentioner, room, f"<@{BOT_USER_ID}> {c.pii_text('Slack: mention text')}", "app_mention"
     )
     assert slack_post(stack, mention, slack_signed(mention)) == 200
-    slack_wait(fake, "an answer to the mention", lambda: len(fake.posts(room)) > before)
+    # Answered in the mentioner's DM; the channel gets only an ephemeral invitation.
+    slack_wait(fake, "an answer to the mention", lambda: bool(fake.posts(dm_of(mentioner))))
+    assert fake.ephemerals(room) and not fake.posts(room)
 
     forged_user, forged_dm = slack_ids(c, "forged")
     forged = slack_event(forged_user, forged_dm, c.pii_text("Slack: forged request"))
@@ -749,6 +754,7 @@ def test_the_error_paths_ran_and_their_log_lines_were_captured(run: Run) -> None
         "customer metadata with an invalid signature ignored",
         "customer metadata with an unusable id ignored",
         "customer metadata without a string id and signature ignored",
+        "customer metadata without an integer `expires` ignored",
         "Telegram button with an unknown payload key ignored",
         "Telegram rate limit hit: retrying in 1.0 s",
         "Telegram delivery failed: Forbidden",

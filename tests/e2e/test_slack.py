@@ -4,7 +4,9 @@ Rasa, the action server and the real slack_sdk client run as in production;
 only Slack is replaced, by `tests.fakes.slack_api` on 127.0.0.1. Answers are
 posted in the background, so tests wait on the fake's recorded calls. Slack
 wants every answer within 3 s, so that is also how long a test waits before
-concluding that no (second) answer is coming.
+concluding that no (second) answer is coming. Mentions and clicks from channels
+are answered in the shopper's DM (the fake's `dm_of(user)`); the channel only
+ever sees an ephemeral invitation.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.fakes.slack_api import BOT_ID, BOT_USER_ID, TEAM_ID, Call, FakeSlackApi
+from tests.fakes.slack_api import BOT_ID, BOT_USER_ID, TEAM_ID, Call, FakeSlackApi, dm_of
 from tests.harness import Stack, http_json, start_stack
 
 SECRET = "e2e-" + uuid.uuid4().hex
@@ -34,6 +36,10 @@ INTRO = (
     "I can help with questions and remember how you like to hear from us."
 )
 REFUSED_COMMAND = "I can only read plain messages, not commands. Just tell me in your own words."
+INVITATION = "I've answered you in a direct message, so what you tell me stays between us."
+CONSENT = "may I ask you a couple of quick questions"
+LINK_CODE = "Here's your one-time code: "
+LINK_NOTICE = "Your link code was just used: this account is now linked with a web conversation."
 
 
 @pytest.fixture(scope="module")
@@ -225,6 +231,47 @@ def person_of(stack: Stack, user: str) -> dict[str, Any]:
     return people[0]
 
 
+# --- channels other than the DM -----------------------------------------------------------
+
+
+def in_a_channel(prefix: str = "C") -> tuple[str, str, str]:
+    """A fresh shopper, their DM with the bot (as the fake opens it), a shared channel."""
+    user, _ = new_ids()
+    return user, dm_of(user), f"{prefix}{uuid.uuid4().hex[:9].upper()}"
+
+
+def mention_in(stack: Stack, user: str, room: str, text: str) -> Delivery:
+    delivery = send_event(stack, envelope(mention(user, room, text)))
+    assert delivery.status == 200, delivery
+    return delivery
+
+
+def dm_post_starting(fake: FakeSlackApi, direct: str, start: str, *, after: int = 0) -> Call:
+    """The first post into `direct` (beyond the first `after`) whose text starts with `start`."""
+
+    def matching() -> list[Call]:
+        return [p for p in fake.posts(direct)[after:] if p.text.startswith(start)]
+
+    found = fake.wait_for(lambda: bool(matching()), timeout=ANSWER_WITHIN + 2)
+    assert found, [p.text for p in fake.posts(direct)]
+    return matching()[0]
+
+
+def assert_only_invitations(fake: FakeSlackApi, room: str, user: str, *, count: int) -> None:
+    """`room` got `count` ephemeral invitations to `user`, and nothing else, ever."""
+    assert fake.wait_for(lambda: len(fake.ephemerals(room)) >= count, timeout=ANSWER_WITHIN)
+    assert_silence(fake, room, expected=0)
+    calls = fake.calls(channel=room)
+    assert [(c.method, c.user, c.text) for c in calls] == [
+        ("chat.postEphemeral", user, INVITATION)
+    ] * count
+
+
+def only_in(fake: FakeSlackApi, secret: str) -> set[str | None]:
+    """The channels of every call that carried `secret`."""
+    return {c.channel for c in fake.calls() if secret in json.dumps(c.params)}
+
+
 # --- the tests ----------------------------------------------------------------------------
 
 
@@ -329,14 +376,78 @@ def test_the_bots_own_and_other_non_shopper_messages_are_ignored(
     )
 
 
-def test_a_mention_in_a_channel_is_answered_in_that_channel(
+@pytest.mark.parametrize("prefix", ["C", "G"])
+def test_a_mention_in_a_channel_gets_an_invitation_there_and_the_answer_in_the_dm(
+    stack: Stack, fake: FakeSlackApi, prefix: str
+) -> None:
+    user, direct, room = in_a_channel(prefix)
+    delivery = mention_in(stack, user, room, "hello")
+    hello = answers(fake, direct, delivery, after=0, count=2)
+    assert hello[0].text == INTRO
+    assert CONSENT in hello[1].text
+    assert [c.user for c in fake.opened(user)] == [user]
+    [invitation] = fake.ephemerals(room)
+    assert invitation.at - delivery.answered_at < ANSWER_WITHIN
+    assert_only_invitations(fake, room, user, count=1)
+
+    # The conversation goes on in the DM: the consent question answered there is recorded.
+    granted = say(stack, fake, user, direct, "yes", count=2)
+    assert granted[0].text == "Thank you! Here's the first one."
+    assert person_of(stack, user)["consents"]["current"]["profiling"]["status"] == "granted"
+    assert_only_invitations(fake, room, user, count=1)
+
+
+def test_link_my_accounts_in_a_channel_sends_the_code_only_to_the_dm(
     stack: Stack, fake: FakeSlackApi
 ) -> None:
-    user, _ = new_ids()
-    channel = f"C{uuid.uuid4().hex[:9].upper()}"
-    delivery = send_event(stack, envelope(mention(user, channel, "hello")))
-    posts = answers(fake, channel, delivery, after=0, count=2)
-    assert posts[0].text == INTRO
+    user, direct, room = in_a_channel()
+    mention_in(stack, user, room, "hi")
+    dm_post_starting(fake, direct, INTRO)
+    mention_in(stack, user, room, "link my accounts")
+    issued = dm_post_starting(fake, direct, LINK_CODE)
+    code = issued.text.split(LINK_CODE)[1].split(".")[0]
+    assert code and only_in(fake, code) == {direct}
+    assert_only_invitations(fake, room, user, count=2)
+
+    # The code used elsewhere: Rasa's API tells the Slack shopper, in their DM.
+    web = f"web-{uuid.uuid4().hex[:8]}"
+    assert stack.texts(web, f"link {code}")[0].startswith("Done: your accounts are linked.")
+    notice = dm_post_starting(fake, direct, LINK_NOTICE)
+    assert [b["text"]["text"] for b in notice.buttons()] == ["Yes, that was me", "No, undo it"]
+    assert only_in(fake, LINK_NOTICE) == {direct}
+    assert_only_invitations(fake, room, user, count=2)
+
+
+def test_export_my_data_in_a_channel_is_answered_only_in_the_dm(
+    stack: Stack, fake: FakeSlackApi
+) -> None:
+    user, direct, room = in_a_channel()
+    mention_in(stack, user, room, "hi")
+    dm_post_starting(fake, direct, INTRO)
+    say(stack, fake, user, direct, "yes", count=2)
+    say(stack, fake, user, direct, "text me, email is too much", count=2)
+    before = len(fake.posts(direct))
+    mention_in(stack, user, room, "export my data")
+    export = dm_post_starting(fake, direct, "Your data is ready", after=before)
+    url = export.text.split(": ", 1)[1].split()[0]
+    assert url.startswith(f"{stack.web_url}/export/")
+    assert only_in(fake, url) == {direct}
+    assert_only_invitations(fake, room, user, count=2)
+
+
+def test_a_click_under_a_channel_message_is_answered_in_the_dm(
+    stack: Stack, fake: FakeSlackApi
+) -> None:
+    user, direct, room = in_a_channel()
+    hello = say(stack, fake, user, direct, "hi", count=2)
+    assert CONSENT in hello[1].text
+    # A payload naming a channel (an old message there, or a crafted one).
+    clicked = click(stack, user, room, hello[1], "Yes, go ahead")
+    granted = answers(fake, direct, clicked, after=2, count=2)
+    assert granted[0].text == "Thank you! Here's the first one."
+    assert granted[1].text.startswith("How would you like to hear from us?")
+    assert_only_invitations(fake, room, user, count=1)
+    assert person_of(stack, user)["consents"]["current"]["profiling"]["status"] == "granted"
 
 
 def test_a_full_profiling_conversation_over_dms(stack: Stack, fake: FakeSlackApi) -> None:

@@ -1,12 +1,14 @@
 """A fake Slack Web API on 127.0.0.1 for tests: answers like Slack, records every call.
 
-Runs Starlette under uvicorn in a background thread. `chat.postMessage` and
-`auth.test` answer with Slack-shaped JSON; any other method answers
-`{"ok": false, "error": "unknown_method"}`. The next `chat.postMessage` calls can be
-made to fail (`fail_next_posts`: `{"ok": false, "error": ...}`) or be rate limited
-(`rate_limit_next_posts`: HTTP 429 with `Retry-After`). slack_sdk sends JSON bodies for
-methods with blocks and form bodies for others: both are parsed, and a `blocks`
-form field (a JSON string) is decoded, so assertions see the same shape.
+Runs Starlette under uvicorn in a background thread. `chat.postMessage`,
+`chat.postEphemeral`, `conversations.open` and `auth.test` answer with Slack-shaped
+JSON; any other method answers `{"ok": false, "error": "unknown_method"}`.
+`conversations.open` with one user gives that user's DM, always `dm_of(user)`
+("D" + the user id). The next calls of a method can be made to fail (`fail_next`,
+`fail_next_posts`: `{"ok": false, "error": ...}`) or be rate limited
+(`rate_limit_next_posts`: HTTP 429 with `Retry-After`). slack_sdk sends JSON bodies
+for methods with blocks, form bodies or query strings for others: all are parsed, and
+a `blocks` form field (a JSON string) is decoded, so assertions see the same shape.
 """
 
 from __future__ import annotations
@@ -31,6 +33,11 @@ BOT_ID = "BRAPPORT01"
 TEAM_ID = "TCALMLY01"
 
 
+def dm_of(user: str) -> str:
+    """The id of `user`'s DM with the bot, as the fake's `conversations.open` gives it."""
+    return f"D{user}"
+
+
 @dataclass(frozen=True)
 class Call:
     """One Web API call as the fake received it."""
@@ -48,6 +55,12 @@ class Call:
     @property
     def channel(self) -> str | None:
         value = self.params.get("channel")
+        return value if isinstance(value, str) else None
+
+    @property
+    def user(self) -> str | None:
+        """`user` (chat.postEphemeral) or `users` (conversations.open)."""
+        value = self.params.get("user", self.params.get("users"))
         return value if isinstance(value, str) else None
 
     @property
@@ -95,8 +108,8 @@ class FakeSlackApi:
         self._calls: list[Call] = []
         self._changed = threading.Condition()
         self._ts = itertools.count(1)
-        self._failures: list[tuple[int, str | int]] = []
-        """Pending outcomes for the next chat.postMessage calls: (200, error) or (429, seconds)."""
+        self._failures: dict[str, list[tuple[int, str | int]]] = {}
+        """Pending outcomes of the next calls, by method: (200, error) or (429, seconds)."""
         self._socket = socket.socket()
         self._socket.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
@@ -136,6 +149,14 @@ class FakeSlackApi:
         """`chat.postMessage` calls into `channel`, oldest first."""
         return self.calls("chat.postMessage", channel=channel)
 
+    def ephemerals(self, channel: str) -> list[Call]:
+        """`chat.postEphemeral` calls into `channel`, oldest first (`Call.user` saw them)."""
+        return self.calls("chat.postEphemeral", channel=channel)
+
+    def opened(self, user: str) -> list[Call]:
+        """`conversations.open` calls for `user` alone, oldest first."""
+        return [c for c in self.calls("conversations.open") if c.user == user]
+
     def wait_for(self, condition: Callable[[], bool], timeout: float) -> bool:
         """Block until `condition()` holds (re-checked on each recorded call) or `timeout`."""
         deadline = time.monotonic() + timeout
@@ -156,21 +177,24 @@ class FakeSlackApi:
 
     # --- failures -----------------------------------------------------------------------
 
+    def fail_next(self, method: str, count: int, error: str) -> None:
+        """Answer the next `count` calls of `method` with `{"ok": false, "error": error}`."""
+        with self._changed:
+            self._failures.setdefault(method, []).extend([(200, error)] * count)
+
     def fail_next_posts(self, count: int, error: str = "channel_not_found") -> None:
         """Answer the next `count` chat.postMessage calls with `{"ok": false, "error": error}`."""
-        with self._changed:
-            self._failures.extend([(200, error)] * count)
+        self.fail_next("chat.postMessage", count, error)
 
     def rate_limit_next_posts(self, count: int, retry_after: int = 1) -> None:
         """Answer the next `count` chat.postMessage calls with HTTP 429 and `Retry-After`."""
         with self._changed:
-            self._failures.extend([(429, retry_after)] * count)
+            self._failures.setdefault("chat.postMessage", []).extend([(429, retry_after)] * count)
 
     def _take_failure(self, method: str) -> tuple[int, str | int] | None:
         with self._changed:
-            if method != "chat.postMessage" or not self._failures:
-                return None
-            return self._failures.pop(0)
+            pending = self._failures.get(method)
+            return pending.pop(0) if pending else None
 
     # --- the API ------------------------------------------------------------------------
 
@@ -199,6 +223,10 @@ class FakeSlackApi:
             return {"ok": False, "error": "invalid_auth"}
         if method == "chat.postMessage":
             return self._posted(params)
+        if method == "chat.postEphemeral":
+            return self._ephemeral(params)
+        if method == "conversations.open":
+            return self._opened(params)
         if method == "auth.test":
             return {"ok": True, "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID}
         return {"ok": False, "error": "unknown_method"}
@@ -219,3 +247,21 @@ class FakeSlackApi:
             "ts": ts,
         }
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+    def _ephemeral(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel, user = params.get("channel"), params.get("user")
+        if not isinstance(channel, str) or not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        if not isinstance(user, str) or not user:
+            return {"ok": False, "error": "user_not_in_channel"}
+        if not params.get("text") and not params.get("blocks"):
+            return {"ok": False, "error": "no_text"}
+        return {"ok": True, "message_ts": f"{int(time.time())}.{next(self._ts):06d}"}
+
+    def _opened(self, params: dict[str, Any]) -> dict[str, Any]:
+        users = params.get("users")
+        if not isinstance(users, str) or not users:
+            return {"ok": False, "error": "users_list_not_supplied"}
+        if "," in users:
+            return {"ok": False, "error": "not_supported_by_the_fake"}
+        return {"ok": True, "channel": {"id": dm_of(users)}}
