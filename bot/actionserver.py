@@ -12,15 +12,22 @@ rasa_sdk app with:
 - bodies: Sanic refuses more than SANIC_REQUEST_MAX_SIZE unread (413, not rasa_sdk's
   500). A `deflate` body (Rasa's COMPRESS_ACTION_SERVER_REQUEST) is inflated here at
   most to the same limit (413 beyond); any other Content-Encoding is 415.
+- the check runs before everything else, also before the CORS middleware rasa_sdk
+  installs (which answered `OPTIONS` with 200 to anyone).
 - errors answered without echoing the request: rasa_sdk's own handler returns the
   whole tracker (shopper text) in the error body and logs the request.
+- calls checked for the shape Rasa sends (`call_problem`) before rasa_sdk reads them: a
+  call that is not a JSON object with an action name and a tracker is 400, not a 500
+  from deep inside rasa_sdk (or a 404 that echoes whatever name was sent).
 """
 
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import os
+import re
 import zlib
 from typing import Any
 
@@ -39,6 +46,16 @@ logger = logging.getLogger(__name__)
 SECRET_HEADER = "X-Rapport-Action-Secret"
 OPEN_PATHS = frozenset({"/health"})
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
+ACTION_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_TRACKER_FIELDS: dict[str, tuple[type, ...]] = {
+    "slots": (dict,),
+    "latest_message": (dict, type(None)),
+    "events": (list,),
+    "paused": (bool,),
+    "followup_action": (str, type(None)),
+    "active_loop": (dict,),
+    "latest_action_name": (str, type(None)),
+}
 
 
 def _refusal(status: int, error: str) -> HTTPResponse:
@@ -51,6 +68,28 @@ def secret_verdict(given: str | None, secret: str) -> int | None:
         return 401
     if not hmac.compare_digest(given.encode("utf-8", "replace"), secret.encode("utf-8")):
         return 403
+    return None
+
+
+def call_problem(call: Any) -> str | None:
+    """None when `call` has the shape of Rasa's action call; else what is wrong with it."""
+    if not isinstance(call, dict):
+        return "an action call is a JSON object"
+    name = call.get("next_action")
+    if not isinstance(name, str) or not ACTION_NAME.fullmatch(name):
+        return "next_action must be an action's name"
+    tracker = call.get("tracker")
+    if not isinstance(tracker, dict) or not isinstance(tracker.get("sender_id"), str):
+        return "tracker must be an object with a sender_id"
+    for key, types in _TRACKER_FIELDS.items():
+        if key in tracker and not isinstance(tracker[key], types):
+            return f"tracker.{key} has the wrong type"
+    if not all(isinstance(event, dict) for event in tracker.get("events", [])):
+        return "tracker.events must be a list of objects"
+    if not isinstance(call.get("domain", {}), dict):
+        return "domain must be an object"
+    if not isinstance(call.get("version", ""), str):
+        return "version must be a string"
     return None
 
 
@@ -69,7 +108,6 @@ def inflate(body: bytes, limit: int) -> bytes | None:
 def protect(app: Sanic, secret: str, *, max_body: int) -> None:
     """Add the shared-secret check, the body rules and a quiet error handler to `app`."""
 
-    @app.middleware("request")  # type: ignore[no-untyped-call]
     async def authenticate(request: Request) -> HTTPResponse | None:
         if request.path in OPEN_PATHS and request.method in ("GET", "HEAD"):
             return None
@@ -86,6 +124,13 @@ def protect(app: Sanic, secret: str, *, max_body: int) -> None:
             del request.headers["content-encoding"]
         elif encoding not in ("", "identity"):
             return _refusal(415, "only identity or deflate bodies are accepted")
+        if request.method == "POST" and request.path == "/webhook":
+            try:
+                problem = call_problem(json.loads(request.body or b""))
+            except ValueError:
+                problem = "the body must be JSON"
+            if problem is not None:
+                return _refusal(400, problem)
         return None
 
     async def too_large(request: Request, exception: Exception) -> HTTPResponse:
@@ -101,6 +146,14 @@ def protect(app: Sanic, secret: str, *, max_body: int) -> None:
 
     app.error_handler.add(PayloadTooLarge, too_large)
     app.error_handler.add(Exception, quiet)
+
+    async def secret_first(started: Sanic, _: Any) -> None:
+        # rasa_sdk's CORS (sanic-cors, automatic_options) puts its middleware first when
+        # the server starts and answers OPTIONS itself with 200, unauthenticated; this
+        # listener runs after it and puts the secret check in front of it.
+        started.request_middleware.appendleft(authenticate)
+
+    app.register_listener(secret_first, "before_server_start")
 
 
 def build_app(settings: Settings, *, actions_package: str = "actions") -> Sanic:
@@ -124,4 +177,12 @@ def serve(settings: Settings, *, log_level: str = "INFO", **run: Any) -> None:
     app.run(settings.actions_host, settings.actions_port, workers=workers, **run)
 
 
-__all__ = ["SECRET_HEADER", "build_app", "inflate", "protect", "secret_verdict", "serve"]
+__all__ = [
+    "SECRET_HEADER",
+    "build_app",
+    "call_problem",
+    "inflate",
+    "protect",
+    "secret_verdict",
+    "serve",
+]

@@ -144,7 +144,8 @@ class GuardedRestInput(InputChannel):
                 metadata=metadata,
             )
             await _handled_quietly(shopper_message, message)
-            return response.json(collector.messages)
+            # The caller addressed its own sender id; the namespace stays inside Rasa.
+            return response.json([{**m, "recipient_id": sender} for m in collector.messages])
 
         return bp
 

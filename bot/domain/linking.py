@@ -17,7 +17,9 @@ GROUPS = 2
 GROUP_CHARS = 4
 _TYPO = str.maketrans({"O": "0", "I": "1", "L": "1"})
 _GROUP = rf"[0-9A-Za-z]{{{GROUP_CHARS}}}"
-_TOKEN = re.compile(rf"(?<![0-9A-Za-z])({_GROUP})[ -]?({_GROUP})(?![0-9A-Za-z])")
+_SEPARATOR = r"(?:\s*[-\u2010\u2011\u2013]\s*|\s{1,3})?"
+"""Between the groups: nothing, spaces, or a hyphen or dash with spaces around it."""
+_TOKEN = re.compile(rf"(?<![0-9A-Za-z])({_GROUP}){_SEPARATOR}({_GROUP})(?![0-9A-Za-z])")
 _NAMED = re.compile(
     r"^\s*(?:please\s+)?(?:link(?:ing)?(?:\s+my\s+accounts?)?(?:\s+with)?|my\s+code\s+is|"
     r"the\s+code\s+is|here'?s\s+my\s+code|code)\s*[:=]?\s*(.+?)\s*[.!]?\s*$",

@@ -189,7 +189,7 @@ def made_up_call(sender: str) -> bytes:
         "sender_id": sender,
         "slots": {},
         "latest_message": {"text": "what do you know about me?", "intent": {"name": "x"}},
-        "events": [],
+        "events": [{"event": "user", "text": "what do you know?", "input_channel": "telegram"}],
         "latest_input_channel": "telegram",
     }
     call = {"next_action": "action_what_we_know", "sender_id": sender, "tracker": tracker}
@@ -206,6 +206,10 @@ def test_the_action_server_answers_rasa_only(stack: Stack, telegram: FakeTelegra
     assert http_json("POST", webhook, raw=made_up_call(str(victim.user)), headers=forged)[0] == 403
     assert http_json("GET", f"{stack.actions_url}/actions")[0] == 401
     assert http_json("GET", f"{stack.actions_url}/health")[0] == 200  # stays open
+    # Positive control: the very same call with Rasa's secret does reveal the answer.
+    rasa = {"X-Rapport-Action-Secret": stack.action_secret}
+    status, body = http_json("POST", webhook, raw=made_up_call(str(victim.user)), headers=rasa)
+    assert status == 200 and "WhatsApp" in json.dumps(body), (status, body)
 
 
 def test_compressed_bodies_are_bounded_or_refused(stack: Stack) -> None:

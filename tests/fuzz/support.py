@@ -127,6 +127,15 @@ class Store:
             external_id,
         )
 
+    def person_of(self, channel: str, external_id: str) -> str | None:
+        """The person id holding identity `channel:external_id`, if any."""
+        rows = self._query(
+            "SELECT person_id FROM identities WHERE channel = ? AND external_id = ?",
+            channel,
+            external_id,
+        )
+        return str(rows[0][0]) if rows else None
+
     def values_of(self, channel: str, external_id: str) -> list[tuple[Any, ...]]:
         """Every attribute value recorded for the person holding `channel:external_id`."""
         return self._query(

@@ -720,8 +720,9 @@ def api_queries(secret: str) -> st.SearchStrategy[str]:
 def test_rasa_api_any_authorization_is_refused_unless_an_admin_jwt(fuzz: Fuzz) -> None:
     stack = fuzz.stack
     secret = stack.jwt_secret
-    sender = f"fz-api-{uuid.uuid4().hex[:10]}"
-    stack.texts(sender, "hi")
+    shopper = f"fz-api-{uuid.uuid4().hex[:10]}"
+    stack.texts(shopper, "hi")
+    sender = stack.rest_conversation(shopper)  # the conversation Rasa keeps for it
     before = stack.tracker(sender)
     assert before["events"], before
     tracker_url = f"{stack.rasa_url}/conversations/{sender}/tracker"

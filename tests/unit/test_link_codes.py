@@ -35,6 +35,9 @@ def test_the_code_space_is_what_docs_security_md_computes() -> None:
     [
         ("K7QM-4XR2", "K7QM4XR2"),
         ("k7qm 4xr2", "K7QM4XR2"),
+        ("K7QM - 4XR2", "K7QM4XR2"),
+        ("K7QM  4XR2", "K7QM4XR2"),
+        ("K7QM\u20134XR2", "K7QM4XR2"),  # an en dash, as phones type it
         (" K7QM4XR2. ", "K7QM4XR2"),
         ("K7QM-4XRO", "K7QM4XR0"),  # a typed O is read as 0
         ("STRENGTH", None),
