@@ -15,7 +15,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install nlu train db vendor browser run test test-unit test-nlu fuzz lint typecheck validate bench audit clean
+.PHONY: help install nlu train db vendor browser run test test-unit test-nlu nlu-report fuzz lint typecheck validate bench audit clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -75,8 +75,11 @@ test: train vendor browser lint typecheck ## lint, types and every test, from a 
 test-unit: install ## unit tests only (no Rasa server, no model)
 	$(BIN)/pytest tests/unit
 
-test-nlu: train ## held-out NLU evaluation (writes docs/nlu-report.md)
+test-nlu: train ## held-out NLU evaluation (report in var/reports/nlu-report.md)
 	$(BIN)/pytest tests/nlu
+
+nlu-report: train ## held-out NLU evaluation, written to the tracked docs/nlu-report.md
+	RAPPORT_NLU_REPORT=docs/nlu-report.md $(BIN)/pytest tests/nlu
 
 fuzz: train vendor ## property-based fuzzing of every endpoint, 2000 examples each (long)
 	RAPPORT_FUZZ_EXAMPLES=2000 $(BIN)/pytest tests/fuzz -q
@@ -84,9 +87,10 @@ fuzz: train vendor ## property-based fuzzing of every endpoint, 2000 examples ea
 validate: install ## rasa data validate
 	$(BIN)/rasa data validate --fail-on-warnings
 
-lint: install ## ruff lint + format check
+lint: install ## ruff lint + format check + the layer contracts (import-linter)
 	$(BIN)/ruff check bot actions tests bench
 	$(BIN)/ruff format --check bot actions tests bench
+	$(BIN)/lint-imports
 
 typecheck: install ## mypy strict on bot/ and actions/
 	$(BIN)/mypy

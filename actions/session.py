@@ -8,11 +8,11 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.dialogue.turn import Incoming, SessionState, Turn
 from bot.domain.conversations import SOURCE_KEY
 from bot.domain.conversations import identity_of as conversation_identity
+from bot.domain.interpret import Mention
 from bot.domain.model import Identity
-from bot.services.interpret import Mention
-from bot.services.turn import Incoming, SessionState, Turn
 
 SLOT_PENDING = "rp_pending"
 SLOT_CLARIFY = "rp_clarify"
@@ -67,7 +67,7 @@ def state_of(tracker: Tracker) -> SessionState:
     return SessionState(
         pending=tracker.get_slot(SLOT_PENDING) or None,
         clarify=_clarify_slot(tracker.get_slot(SLOT_CLARIFY)),
-        asked=[str(a) for a in asked] if isinstance(asked, list) else [],
+        asked=tuple(str(a) for a in asked) if isinstance(asked, list) else (),
         last_answered=tracker.get_slot(SLOT_LAST) or None,
         greeted=bool(tracker.get_slot(SLOT_GREETED)),
     )

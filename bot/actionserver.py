@@ -1,24 +1,22 @@
-"""The action server process: rasa_sdk's app, answering only Rasa, with bounded bodies.
+"""The action server process: Rapport's dialogue actions, answering only Rasa.
 
 `rasa run actions` answers anyone who can reach the port: a page open in a browser on
 the same host can POST a made-up tracker as `text/plain` (no CORS preflight) and run
-"what do you know about me" for any shopper. `rapport actions` serves the same
-rasa_sdk app with:
+"what do you know about me" for any shopper. `rapport actions` serves rasa_sdk's action
+executor in an app of its own (no CORS at all), with the dialogue actions built once
+from the composition root (bot/bootstrap.py), and:
 
 - a shared secret: every request but `GET /health` must carry `X-Rapport-Action-Secret`
   (Rasa sends it: endpoints.yml `action_endpoint.headers`), compared in constant time;
   a missing one is 401, a wrong one 403. Nothing depends on the caller's address, so
   the action server can run on another host.
-- bodies: Sanic refuses more than SANIC_REQUEST_MAX_SIZE unread (413, not rasa_sdk's
-  500). A `deflate` body (Rasa's COMPRESS_ACTION_SERVER_REQUEST) is inflated here at
-  most to the same limit (413 beyond); any other Content-Encoding is 415.
-- the check runs before everything else, also before the CORS middleware rasa_sdk
-  installs (which answered `OPTIONS` with 200 to anyone).
-- errors answered without echoing the request: rasa_sdk's own handler returns the
-  whole tracker (shopper text) in the error body and logs the request.
-- calls checked for the shape Rasa sends (`call_problem`) before rasa_sdk reads them: a
-  call that is not a JSON object with an action name and a tracker is 400, not a 500
-  from deep inside rasa_sdk (or a 404 that echoes whatever name was sent).
+- bodies: Sanic refuses more than SANIC_REQUEST_MAX_SIZE unread (413). A `deflate` body
+  (Rasa's COMPRESS_ACTION_SERVER_REQUEST) is inflated here at most to the same limit
+  (413 beyond); any other Content-Encoding is 415.
+- calls checked for the shape Rasa sends (`call_problem`): anything that is not a JSON
+  object with an action name and a tracker is 400 before the executor reads it.
+- errors answered without echoing the request (rasa_sdk's own app returned the whole
+  tracker, shopper text included, in its error body and logged the request).
 """
 
 from __future__ import annotations
@@ -29,17 +27,19 @@ import logging
 import os
 import re
 import zlib
-from typing import Any
+from typing import Any, Sequence
 
+from rasa_sdk import Action
 from rasa_sdk import utils as sdk_utils
-from rasa_sdk.endpoint import create_app
+from rasa_sdk.executor import ActionExecutor
+from rasa_sdk.interfaces import ActionExecutionRejection, ActionNotFoundException
 from sanic import Sanic, response
 from sanic.exceptions import PayloadTooLarge, SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.adapters.secret_files import named_secret, private_process
 from bot.config import Settings
-from bot.services.secret_files import named_secret, private_process
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +108,7 @@ def inflate(body: bytes, limit: int) -> bytes | None:
 def protect(app: Sanic, secret: str, *, max_body: int) -> None:
     """Add the shared-secret check, the body rules and a quiet error handler to `app`."""
 
+    @app.middleware("request")  # type: ignore[no-untyped-call]
     async def authenticate(request: Request) -> HTTPResponse | None:
         if request.path in OPEN_PATHS and request.method in ("GET", "HEAD"):
             return None
@@ -115,6 +116,10 @@ def protect(app: Sanic, secret: str, *, max_body: int) -> None:
         if status is not None:
             logger.warning("action server request without a valid secret refused (%d)", status)
             return _refusal(status, "this endpoint answers Rasa only")
+        declared = request.headers.get("content-length", "0")
+        if not declared.isdigit() or int(declared) > max_body:
+            # Sanic has not read a body it will refuse: answer from the header alone.
+            return _refusal(413, f"the body must be at most {max_body} bytes")
         encoding = request.headers.get("content-encoding", "identity").strip().lower()
         if encoding == "deflate":
             inflated = inflate(request.body or b"", max_body)
@@ -126,9 +131,10 @@ def protect(app: Sanic, secret: str, *, max_body: int) -> None:
             return _refusal(415, "only identity or deflate bodies are accepted")
         if request.method == "POST" and request.path == "/webhook":
             try:
-                problem = call_problem(json.loads(request.body or b""))
+                request.ctx.call = json.loads(request.body or b"")
             except ValueError:
-                problem = "the body must be JSON"
+                return _refusal(400, "the body must be JSON")
+            problem = call_problem(request.ctx.call)
             if problem is not None:
                 return _refusal(400, problem)
         return None
@@ -147,31 +153,50 @@ def protect(app: Sanic, secret: str, *, max_body: int) -> None:
     app.error_handler.add(PayloadTooLarge, too_large)
     app.error_handler.add(Exception, quiet)
 
-    async def secret_first(started: Sanic, _: Any) -> None:
-        # rasa_sdk's CORS (sanic-cors, automatic_options) puts its middleware first when
-        # the server starts and answers OPTIONS itself with 200, unauthenticated; this
-        # listener runs after it and puts the secret check in front of it.
-        started.request_middleware.appendleft(authenticate)
 
-    app.register_listener(secret_first, "before_server_start")
-
-
-def build_app(settings: Settings, *, actions_package: str = "actions") -> Sanic:
-    """rasa_sdk's app for `actions_package`, protected (see the module docstring)."""
-    app = create_app(actions_package, cors_origins=[])
+def build_app(settings: Settings, actions: Sequence[Action]) -> Sanic:
+    """An app that runs `actions` for Rasa, protected (see the module docstring)."""
+    app = Sanic("rapport_actions", configure_logging=False)
     if "SANIC_REQUEST_MAX_SIZE" not in os.environ:  # Sanic's own default is 100 MB
         app.config.REQUEST_MAX_SIZE = DEFAULT_MAX_BODY
-    max_body = int(app.config.REQUEST_MAX_SIZE)
-    protect(app, named_secret(settings, "action"), max_body=max_body)
+    executor = ActionExecutor()
+    for action in actions:
+        executor.register_action(action)
+
+    @app.get("/health")
+    async def health(_: Request) -> HTTPResponse:
+        return response.json({"status": "ok"})
+
+    @app.get("/actions")
+    async def names(_: Request) -> HTTPResponse:
+        return response.json([{"name": name} for name in executor.actions])
+
+    @app.post("/webhook")
+    async def webhook(request: Request) -> HTTPResponse:
+        call = request.ctx.call  # parsed and checked by `authenticate`
+        sdk_utils.check_version_compatibility(call.get("version"))
+        try:
+            result = await executor.run(call)
+        except ActionExecutionRejection as rejection:
+            return response.json({"error": rejection.message}, status=400)
+        except ActionNotFoundException:
+            return _refusal(404, "no such action")
+        return response.json(result)
+
+    protect(app, named_secret(settings, "action"), max_body=int(app.config.REQUEST_MAX_SIZE))
     return app
 
 
 def serve(settings: Settings, *, log_level: str = "INFO", **run: Any) -> None:
     """Run the action server until stopped (what `rapport actions` does)."""
+    from actions.conversation import dialogue_actions
+    from bot.bootstrap import build
+
     private_process(settings)
     sdk_utils.configure_colored_logging(log_level)
     sdk_utils.update_sanic_log_level()
-    app = build_app(settings)
+    services = build(settings)
+    app = build_app(settings, dialogue_actions(services.conversation, settings))
     logger.info("action server on http://%s:%d", settings.actions_host, settings.actions_port)
     workers = sdk_utils.number_of_sanic_workers()
     app.run(settings.actions_host, settings.actions_port, workers=workers, **run)

@@ -13,11 +13,22 @@ import yaml
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from bot.adapters.content import load_content
+from bot.domain.interpret import Mention
 from bot.domain.questions import QuestionBank, Vocabulary
-from bot.services.content import load_content
-from bot.services.interpret import Mention
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+ENVIRONMENT_PREFIXES = ("RAPPORT_", "TELEGRAM_", "SLACK_", "SANIC_")
+
+
+@pytest.fixture(autouse=True)
+def _no_settings_from_the_shell(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads a setting from the developer's shell: each one sets what it needs."""
+    for name in list(os.environ):
+        if name.startswith(ENVIRONMENT_PREFIXES):
+            monkeypatch.delenv(name)
 
 
 @pytest.fixture(scope="session")
@@ -54,13 +65,19 @@ def find_mentions() -> Callable[[str], list[Mention]]:
 
 
 class Clock:
-    """A settable clock for services that take one."""
+    """A settable clock for services that take one: call it for an aware datetime, or
+    pass `clock.time` where seconds since the epoch are wanted (like `time.time`)."""
 
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+    START = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+
+    def __init__(self, now: datetime = START) -> None:
+        self.now = now
 
     def __call__(self) -> datetime:
         return self.now
+
+    def time(self) -> float:
+        return self.now.timestamp()
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)

@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.services.rasa_api import admin_token
+from bot.adapters.rasa_api import admin_token
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 MODEL = Path(os.environ.get("RAPPORT_MODEL", ROOT / "models" / "rapport.tar.gz"))
+PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")
+"""All the processes of a test stack get from the developer's shell; the rest is set here."""
 # Request body limits (Sanic's REQUEST_MAX_SIZE), the same as in the Procfile.
 RASA_MAX_BODY = 4 * 1024 * 1024
 ACTIONS_MAX_BODY = 16 * 1024 * 1024
@@ -208,7 +210,7 @@ def start_stack(
     jwt_secret = secrets.token_hex(32)
     rest_token, action_secret = secrets.token_hex(32), secrets.token_hex(32)
     env = {
-        **os.environ,
+        **{name: os.environ[name] for name in PASSED_THROUGH if name in os.environ},
         "RASA_TELEMETRY_ENABLED": "false",
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "SANIC_HOST": "127.0.0.1",

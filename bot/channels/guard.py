@@ -16,10 +16,10 @@ from typing import Any, Awaitable, Callable
 
 from rasa.core.channels.channel import UserMessage
 
+from bot.adapters.content import load_content
 from bot.channels.limits import RateLimits
 from bot.config import Settings, load_settings
 from bot.domain.conversations import SOURCE_KEY
-from bot.services.content import load_content
 
 logger = logging.getLogger(__name__)
 

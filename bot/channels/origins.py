@@ -16,7 +16,6 @@ from sanic.request import Request
 
 from bot.config import Settings
 from bot.domain.pseudonyms import pseudonym
-from bot.services.runtime import get_services
 
 
 def origin_refused(origin: str | None, settings: Settings) -> bool:
@@ -26,11 +25,11 @@ def origin_refused(origin: str | None, settings: Settings) -> bool:
     return origin.strip().lower().rstrip("/") not in settings.allowed_origins
 
 
-def address_pseudonym(address: str) -> str:
-    """The pseudonym of a source address (never the address itself)."""
-    return pseudonym(get_services().key, f"address\n{address}")
+def address_pseudonym(address: str, *, key: str) -> str:
+    """The pseudonym of a source address under the pseudonym `key` (never the address)."""
+    return pseudonym(key, f"address\n{address}")
 
 
-def source_pseudonym(request: Request) -> str:
-    """The pseudonym of the request's peer address."""
-    return address_pseudonym(str(request.ip or "unknown"))
+def source_pseudonym(request: Request, *, key: str) -> str:
+    """The pseudonym of the request's peer address under the pseudonym `key`."""
+    return address_pseudonym(str(request.ip or "unknown"), key=key)

@@ -31,18 +31,16 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.adapters.rasa_api import addressable
 from bot.channels.customer import attach_if_vouched
 from bot.channels.guard import guarded
 from bot.channels.limits import RateLimits
 from bot.channels.origins import origin_refused, source_pseudonym
-from bot.channels.platform import apply_platform_fixes
-from bot.config import Settings, load_settings
+from bot.channels.startup import connector_services
+from bot.config import Settings
 from bot.domain.conversations import REST_PREFIX, SOURCE_KEY
 from bot.domain.model import Identity
-from bot.services.linking import AttachOutcome
-from bot.services.rasa_api import addressable
-from bot.services.runtime import get_services
-from bot.services.secret_files import private_process
+from bot.services.linking import AttachOutcome, LinkingService
 
 logger = logging.getLogger(__name__)
 
@@ -113,9 +111,8 @@ class GuardedRestInput(InputChannel):
         return None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        apply_platform_fixes()
-        settings = load_settings()  # read once, when Rasa builds the channel
-        private_process(settings)
+        app = connector_services()  # once, when Rasa builds the channel
+        settings, linking, key = app.settings, app.linking, app.key
         limits = RateLimits.from_settings(settings)
         shopper_message = guarded(on_new_message, settings=settings, limits=limits)
         bp = Blueprint("rapport_rest_webhook", __name__)
@@ -131,11 +128,11 @@ class GuardedRestInput(InputChannel):
                     raise Refusal(403, "requests from this origin are not accepted")
                 authorize(request.headers, settings)
                 sender, text, metadata = parse_body(request.body or b"")
-                await self._join_customer(sender, metadata, settings)
+                await _join_customer(linking, Identity(self.name(), sender), metadata, settings)
             except Refusal as refusal:
                 return refusal.response()
             collector = CollectingOutputChannel()
-            metadata = {**(metadata or {}), SOURCE_KEY: source_pseudonym(request)}
+            metadata = {**(metadata or {}), SOURCE_KEY: source_pseudonym(request, key=key)}
             message = UserMessage(
                 text,
                 collector,
@@ -149,20 +146,25 @@ class GuardedRestInput(InputChannel):
 
         return bp
 
-    async def _join_customer(
-        self, sender: str, metadata: dict[str, Any] | None, settings: Settings
-    ) -> None:
-        if not metadata or "customer" not in metadata:
-            return
-        outcome = await attach_if_vouched(
-            get_services().linking,
-            Identity(self.name(), sender),
-            metadata,
-            secret=settings.shop_secret,
-            max_minutes=settings.shop_signature_minutes,
-        )
-        if outcome is AttachOutcome.CONFLICT:
-            raise Refusal(409, "this sender is joined to another customer: use a new sender")
+
+async def _join_customer(
+    linking: LinkingService,
+    identity: Identity,
+    metadata: dict[str, Any] | None,
+    settings: Settings,
+) -> None:
+    """Join the sender's chat to a shop-signed customer; a Refusal (409) on a conflict."""
+    if not metadata or "customer" not in metadata:
+        return
+    outcome = await attach_if_vouched(
+        linking,
+        identity,
+        metadata,
+        secret=settings.shop_secret,
+        max_minutes=settings.shop_signature_minutes,
+    )
+    if outcome is AttachOutcome.CONFLICT:
+        raise Refusal(409, "this sender is joined to another customer: use a new sender")
 
 
 async def _handled_quietly(

@@ -6,7 +6,7 @@ and, with session persistence on, never receives an answer. This connector
 awaits it, passes every shopper message through the guard, and lets the page ask
 for the welcome (`rapport_start`) without typing anything.
 
-Session ids are issued here, never chosen by the browser (bot/services/chat_sessions.py):
+Session ids are issued here, never chosen by the browser (bot/adapters/chat_sessions.py):
 `session_request` carries the `session_token` of an earlier `session_confirm`, if the
 page has one; a valid token resumes that session, anything else starts a fresh one.
 The confirmation is `{"session_id": ..., "session_token": ...}`. A socket is in one
@@ -34,18 +34,15 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 from socketio.exceptions import ConnectionRefusedError as Refused
 
+from bot.adapters.chat_sessions import ChatSession, SessionTokens, session_tokens
 from bot.channels.customer import attach_if_vouched
 from bot.channels.guard import guarded
 from bot.channels.limits import RateLimits
 from bot.channels.origins import address_pseudonym
-from bot.channels.platform import apply_platform_fixes
-from bot.config import load_settings
+from bot.channels.startup import connector_services
 from bot.domain.conversations import SOURCE_KEY
 from bot.domain.model import Identity
-from bot.services.chat_sessions import ChatSession, SessionTokens, session_tokens
 from bot.services.linking import AttachOutcome
-from bot.services.runtime import get_services
-from bot.services.secret_files import private_process
 
 logger = logging.getLogger(__name__)
 
@@ -70,9 +67,8 @@ class GuardedSocketIOInput(SocketIOInput):
         return "socketio"
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        apply_platform_fixes()
-        settings = load_settings()
-        private_process(settings)
+        app = connector_services()  # once, when Rasa builds the channel
+        settings, linking, key = app.settings, app.linking, app.key
         # 64 KiB per Socket.IO packet: far above a 2,000-character message.
         sio = AsyncServer(
             async_mode="sanic",
@@ -91,7 +87,7 @@ class GuardedSocketIOInput(SocketIOInput):
 
         async def attach(session: ChatSession, customer: dict[str, Any]) -> AttachOutcome | None:
             return await attach_if_vouched(
-                get_services().linking,
+                linking,
                 Identity(self.name(), session.session_id),
                 customer,
                 secret=settings.shop_secret,
@@ -119,7 +115,7 @@ class GuardedSocketIOInput(SocketIOInput):
         @sio.on("connect", namespace=namespace)
         async def connect(sid: str, environ: Any = None, auth: Any = None, *_: Any) -> bool:
             request = environ.get("sanic.request") if isinstance(environ, dict) else None
-            source = address_pseudonym(str(getattr(request, "ip", None) or "unknown"))
+            source = address_pseudonym(str(getattr(request, "ip", None) or "unknown"), key=key)
             if not limits.connection(source=source):
                 logger.info("web chat connection refused: too many attempts from one address")
                 raise Refused("too many connection attempts: wait a minute")

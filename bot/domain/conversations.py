@@ -9,7 +9,11 @@ a REST caller can never reach a Telegram, Slack or web chat conversation.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from bot.domain.model import Identity
+from bot.domain.questions import Button
 
 REST = "rest"
 REST_PREFIX = "rest:"
@@ -33,3 +37,21 @@ def identity_of(channel: str, sender_id: str) -> Identity:
     if channel == REST and sender_id.startswith(REST_PREFIX):
         return Identity(channel, sender_id[len(REST_PREFIX) :])
     return Identity(channel, sender_id)
+
+
+@dataclass(frozen=True)
+class BotMessage:
+    """One message to send, with optional quick replies."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message for another conversation, and the state it leaves that conversation in."""
+
+    identity: Identity
+    message: BotMessage
+    pending: str
+    clarify: dict[str, Any]

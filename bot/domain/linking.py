@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import itertools
 import re
 import secrets
 from datetime import datetime
-from typing import Iterable
 
-from bot.domain.model import AttributeValue, QuestionRecord, QuestionStatus
+from bot.domain.model import QuestionRecord, QuestionStatus
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 """Crockford's base 32: no I, L, O or U (typed O, I and L are read as 0, 1 and 1)."""
@@ -110,23 +108,3 @@ def merged_questions(
         if current is None or _strength(record) > _strength(current):
             merged[question_id] = record
     return merged
-
-
-def supersession(values: Iterable[AttributeValue]) -> dict[int, datetime | None]:
-    """`superseded_at` for each value id: per attribute the newest is current.
-
-    Each older value is superseded when the next newer one was recorded, so after a
-    merge the newer stated value wins and both stay in the history.
-    """
-    by_attribute: dict[str, list[AttributeValue]] = {}
-    for value in values:
-        by_attribute.setdefault(value.attribute, []).append(value)
-    result: dict[int, datetime | None] = {}
-    for history in by_attribute.values():
-        ordered = sorted(history, key=lambda v: (v.created_at, v.id or 0))
-        for older, newer in itertools.pairwise(ordered):
-            if older.id is not None:
-                result[older.id] = newer.created_at
-        if ordered[-1].id is not None:
-            result[ordered[-1].id] = None
-    return result

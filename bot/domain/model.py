@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import itertools
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Iterable
 
 JsonValue = Any
 """A value that serialises to JSON: str, number, bool, None, list or dict of those."""
@@ -101,6 +102,41 @@ class AttributeValue:
         return self.superseded_at is None
 
 
+def supersede(values: Iterable[AttributeValue], new: AttributeValue) -> list[AttributeValue]:
+    """`values` plus `new`, which supersedes the current value of its attribute (at its time).
+
+    This and `supersession` are the one home of the rule "the newest stated value is
+    current": `Person` and every store backend apply these, nothing else writes it.
+    """
+    kept = [
+        dataclasses.replace(v, superseded_at=new.created_at)
+        if v.attribute == new.attribute and v.is_current
+        else v
+        for v in values
+    ]
+    return [*kept, new]
+
+
+def supersession(values: Iterable[AttributeValue]) -> dict[int, datetime | None]:
+    """`superseded_at` for each value id: per attribute the newest is current.
+
+    Each older value is superseded when the next newer one was recorded, so after a
+    merge the newer stated value wins and both stay in the history.
+    """
+    by_attribute: dict[str, list[AttributeValue]] = {}
+    for value in values:
+        by_attribute.setdefault(value.attribute, []).append(value)
+    result: dict[int, datetime | None] = {}
+    for history in by_attribute.values():
+        ordered = sorted(history, key=lambda v: (v.created_at, v.id or 0))
+        for older, newer in itertools.pairwise(ordered):
+            if older.id is not None:
+                result[older.id] = newer.created_at
+        if ordered[-1].id is not None:
+            result[ordered[-1].id] = None
+    return result
+
+
 @dataclass(frozen=True)
 class ConsentRecord:
     """One entry of the consent ledger (never rewritten).
@@ -171,13 +207,7 @@ class Person:
 
     def record_value(self, value: AttributeValue) -> None:
         """Append `value`; the current value of the same attribute becomes superseded."""
-        self.values = [
-            dataclasses.replace(v, superseded_at=value.created_at)
-            if v.attribute == value.attribute and v.is_current
-            else v
-            for v in self.values
-        ]
-        self.values.append(value)
+        self.values = supersede(self.values, value)
 
     def record_consent(self, record: ConsentRecord) -> None:
         """Append an entry to the consent ledger."""

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+INTERESTS = "interests"
+"""The attribute holding the departments a shopper buys for themself."""
+
 
 class Purpose(str, enum.Enum):
     """What a purchase was for, in the shopper's words."""

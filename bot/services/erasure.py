@@ -13,9 +13,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
+from bot.adapters.secret_files import load_or_create_secret
 from bot.domain.model import Identity
 from bot.domain.pseudonyms import pseudonym
-from bot.services.secret_files import load_or_create_secret
 from bot.store.ports import UnitOfWork, UnitOfWorkFactory
 
 
@@ -63,10 +63,10 @@ class ErasureService:
                 "values": erased.values,
                 "consents": erased.consents,
             }
-            uow.links.add_audit(kind="erasure", person_id=person.id, details=details, at=at)
+            uow.audit.add(kind="erasure", person_id=person.id, details=details, at=at)
             # The person's audit trail stays, filed under a pseudonym: counts and keys only.
             anonymous = pseudonym(self._salt, f"erased-person\n{person.id}")[:32]
-            uow.links.rekey_audit(person_id=person.id, to=anonymous)
+            uow.audit.rekey(person_id=person.id, to=anonymous)
             uow.profiles.delete(person_id=person.id)
             uow.commit()
         return erased

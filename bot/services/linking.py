@@ -249,7 +249,7 @@ class LinkingService:
             "identity_keys": self._keys(absorbed.identities),
             "confirmed_via": via.channel,
         }
-        uow.links.add_audit(kind="link", person_id=survivor.id, details=details, at=at)
+        uow.audit.add(kind="link", person_id=survivor.id, details=details, at=at)
 
     def _split(
         self, uow: UnitOfWork, person: Person, leaving: list[Identity], at: datetime
@@ -270,8 +270,8 @@ class LinkingService:
                     person_id=person_id, records=_answered_only_with_values(moved, person)
                 )
         details = {"identities": len(leaving), "identity_keys": self._keys(leaving)}
-        uow.links.add_audit(kind="unlink", person_id=person.id, details=details, at=at)
-        uow.links.add_audit(kind="unlink", person_id=new_id, details=details, at=at)
+        uow.audit.add(kind="unlink", person_id=person.id, details=details, at=at)
+        uow.audit.add(kind="unlink", person_id=new_id, details=details, at=at)
 
 
 def _answered_only_with_values(side: Person, before: Person) -> dict[str, QuestionRecord]:

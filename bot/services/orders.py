@@ -12,14 +12,13 @@ from pydantic import BaseModel, Field, ValidationError, validator
 
 from bot.domain.errors import RapportError
 from bot.domain.model import Identity, Provenance
-from bot.domain.purchases import Order, OrderItem
+from bot.domain.patterns import PatternRules, department, unusual
+from bot.domain.purchases import INTERESTS, Order, OrderItem
 from bot.services.erasure import ErasureService
-from bot.services.patterns import PatternRules, department, unusual
 from bot.store.ports import UnitOfWork, UnitOfWorkFactory
 
 SHOP_CHANNEL = "shop"
 MAX_ITEMS = 5000
-INTERESTS = "interests"
 
 
 class InvalidOrder(RapportError):

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
+from bot.adapters.rasa_api import RasaApi, RasaApiError, conversation_ids
 from bot.domain.model import Identity
 from bot.services.linking import JOIN_UNDO_DAYS
-from bot.services.rasa_api import RasaApi, RasaApiError, conversation_ids
 from bot.store.ports import UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
@@ -150,3 +150,35 @@ class RetentionService:
                 trimmed += 1
                 deleted += len(events) - len(kept)
         return TranscriptSweep(len(senders), trimmed, deleted, failed)
+
+
+def run_every(job: Callable[[], int], *, hours: float, retry_minutes: float, retry_on: int) -> None:
+    """Run `job` now, then every `hours`, until the process is stopped (honcho, Ctrl-C).
+
+    When a run returns `retry_on` (Rasa not reachable yet, e.g. while it loads its
+    model), it is tried again after `retry_minutes`. Runs never overlap.
+    """
+    import threading
+    from datetime import timezone
+
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    scheduler = BlockingScheduler(timezone=timezone.utc)
+    running = threading.Lock()
+
+    def run() -> None:
+        if not running.acquire(blocking=False):
+            return
+        try:
+            code = job()
+        finally:
+            running.release()
+        if code == retry_on:
+            retry = datetime.now(timezone.utc) + timedelta(minutes=retry_minutes)
+            scheduler.add_job(run, "date", run_date=retry, id="retry", replace_existing=True)
+
+    now = datetime.now(timezone.utc)
+    scheduler.add_job(
+        run, "interval", hours=hours, next_run_time=now, id="retention", coalesce=True
+    )
+    scheduler.start()

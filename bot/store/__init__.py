@@ -1,1 +1,1 @@
-"""Profile store: ports (Protocols) and adapters (SQLAlchemy, memory); the only sqlalchemy user."""
+"""Profile store: `ports` (Protocols), `sql` and `memory` backends; the only sqlalchemy user."""

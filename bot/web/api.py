@@ -8,7 +8,6 @@ are idempotent by `order_id`. See docs/purchases.md ("Orders in").
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any, NoReturn
 
 from starlette.concurrency import run_in_threadpool
@@ -16,10 +15,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.config import Settings
+from bot.bootstrap import Services
 from bot.domain.purchases import Order
 from bot.services.orders import InvalidOrder, parse_order
-from bot.services.runtime import Services, build_services
 from bot.services.tokens import token_scope
 
 ORDERS_PATH = "/api/v1/orders"
@@ -27,29 +25,6 @@ ORDERS_SCOPE = "orders"
 MAX_BODY_BYTES = 10 * 1024 * 1024
 MAX_ORDERS = 1000
 REALM = 'Bearer realm="rapport"'
-
-
-class LazyServices:
-    """The services for one app's settings, built on first use (from a worker thread)."""
-
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        self._lock = threading.Lock()
-        self._services: Services | None = None
-
-    def get(self) -> Services:
-        """The services, built now if this is the first call."""
-        with self._lock:
-            if self._services is None:
-                self._services = build_services(self._settings)
-            return self._services
-
-    def close(self) -> None:
-        """Release the database connections, if any were opened."""
-        with self._lock:
-            if self._services is not None:
-                self._services.uow_factory.engine.dispose()
-            self._services = None
 
 
 class Refused(Exception):
@@ -150,13 +125,13 @@ def validate(raws: list[Any]) -> list[Order]:
     return orders
 
 
-def take_in(services: LazyServices, body: bytes) -> Response:
+def take_in(services: Services, body: bytes) -> Response:
     """Parse, validate, then store every order of a request (blocking: run in a thread)."""
     try:
         orders = validate(batch(parse_json(body)))
     except Refused as refused:
         return refused.response()
-    service = services.get().orders
+    service = services.orders
     results = [service.ingest(order, source="api") for order in orders]
     return JSONResponse(
         {
@@ -174,11 +149,11 @@ def take_in(services: LazyServices, body: bytes) -> Response:
     )
 
 
-def _scope_of(services: LazyServices, token: str) -> str | None:
-    return token_scope(services.get().uow_factory, token)
+def _scope_of(services: Services, token: str) -> str | None:
+    return token_scope(services.uow_factory, token)
 
 
-def orders_route(services: LazyServices) -> Route:
+def orders_route(services: Services) -> Route:
     """`POST /api/v1/orders` on `services`."""
 
     async def post_orders(request: Request) -> Response:

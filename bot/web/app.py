@@ -15,8 +15,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from bot.bootstrap import Services, build
 from bot.config import Settings
-from bot.web.api import MAX_BODY_BYTES, ORDERS_PATH, LazyServices, orders_route
+from bot.web.api import MAX_BODY_BYTES, ORDERS_PATH, orders_route
 from bot.web.exports import export_route
 from bot.web.limits import DEFAULT_MAX_BODY_BYTES, BodyLimits
 from bot.web.origins import AllowedOrigins
@@ -48,9 +49,12 @@ def content_security_policy(rasa_url: str) -> str:
     )
 
 
-def create_app(settings: Settings) -> Starlette:
-    """The web app for `settings` (nothing is opened until a request arrives)."""
-    services = LazyServices(settings)
+def create_app(settings: Settings, *, services: Services | None = None) -> Starlette:
+    """The web app for `settings`, on `services` (by default built for `settings`).
+
+    The store's connections open with the first request that needs one.
+    """
+    services = services or build(settings)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     vendor_dir = settings.var_dir / "vendor"
     vendor_dir.mkdir(parents=True, exist_ok=True)

@@ -16,8 +16,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
+from bot.bootstrap import Services
 from bot.config import Settings
-from bot.web.api import LazyServices
 
 EXPORT_PATH = "/export/{token}"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
@@ -40,7 +40,7 @@ PRIVATE_HEADERS = {
 }
 
 
-def export_route(services: LazyServices, settings: Settings, templates: Jinja2Templates) -> Route:
+def export_route(services: Services, settings: Settings, templates: Jinja2Templates) -> Route:
     """The route serving export links for the web app."""
 
     def page(request: Request, *, live: bool) -> Response:
@@ -61,7 +61,7 @@ def export_route(services: LazyServices, settings: Settings, templates: Jinja2Te
         token = str(request.path_params["token"])
         if not _TOKEN.match(token):
             return page(request, live=False)
-        exports = (await run_in_threadpool(services.get)).exports
+        exports = services.exports
         if request.method == "GET":
             return page(request, live=await run_in_threadpool(exports.is_live, token))
         document = await run_in_threadpool(exports.claim, token)

@@ -142,7 +142,11 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
             drive_action_server(stack, canaries)
             drive_telegram(stack, telegram, canaries)
             asyncio.run(drive_socketio(stack, canaries))
-            time.sleep(2)  # let the hang-ups and the drop be noticed, then stop the actions
+            # The hang-ups must have been noticed (and logged) before the actions stop.
+            deadline = time.monotonic() + 60
+            while "REST message processing cancelled" not in stack.logs():
+                assert time.monotonic() < deadline, "the REST hang-ups were never noticed"
+                time.sleep(0.2)
             drive_without_actions(stack, canaries)
         finally:
             stack.stop()

@@ -15,7 +15,7 @@ from typing import Any, Callable
 import pytest
 import socketio
 
-from bot.services.chat_sessions import SessionTokens
+from bot.adapters.chat_sessions import SessionTokens
 from tests.harness import Stack, start_stack
 
 WAIT = 60.0

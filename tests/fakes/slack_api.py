@@ -15,18 +15,18 @@ from __future__ import annotations
 
 import itertools
 import json
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import parse_qs
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from tests.fakes.server import LocalServer
 
 BOT_USER_ID = "UBOTRAPPORT"
 BOT_ID = "BRAPPORT01"
@@ -110,29 +110,16 @@ class FakeSlackApi:
         self._ts = itertools.count(1)
         self._failures: dict[str, list[tuple[int, str | int]]] = {}
         """Pending outcomes of the next calls, by method: (200, error) or (429, seconds)."""
-        self._socket = socket.socket()
-        self._socket.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
         app = Starlette(routes=[Route("/api/{method}", self._endpoint, methods=["GET", "POST"])])
-        config = uvicorn.Config(app, ws="none", lifespan="off", log_level="warning")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
-        )
+        self._server = LocalServer(app, "fake Slack API")
+        self.url = self._server.url
 
     def start(self) -> FakeSlackApi:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the fake Slack API did not start")
-            time.sleep(0.02)
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-        self._socket.close()
+        self._server.stop()
 
     # --- recorded calls -----------------------------------------------------------------
 

@@ -15,18 +15,18 @@ from __future__ import annotations
 
 import itertools
 import json
-import socket
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, TypeVar
 from urllib.parse import parse_qsl
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from tests.fakes.server import LocalServer
 
 BOT_USER = {
     "id": 123,
@@ -84,15 +84,9 @@ class FakeTelegramApi:
         self._retry_after = 1
         self._rejections: list[tuple[int, str]] = []
         self._message_ids = itertools.count(1)
-        self._sock = socket.socket()
-        self._sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
         app = Starlette(routes=[Route("/bot{token}/{method}", self._handle, methods=["POST"])])
-        config = uvicorn.Config(app, log_level="warning", ws="none", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
-        )
+        self._server = LocalServer(app, "fake Telegram API")
+        self.url = self._server.url
 
     @property
     def base_url(self) -> str:
@@ -100,18 +94,11 @@ class FakeTelegramApi:
         return f"{self.url}/bot"
 
     def start(self) -> FakeTelegramApi:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the fake Telegram API did not start")
-            time.sleep(0.02)
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-        self._sock.close()
+        self._server.stop()
 
     def __enter__(self) -> FakeTelegramApi:
         return self.start()

@@ -58,7 +58,7 @@ import socketio
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from bot.services.chat_sessions import TOKEN_MAX_AGE, SessionTokens, _Signer
+from bot.adapters.chat_sessions import TOKEN_MAX_AGE, SessionTokens, _Signer
 from tests.fuzz import strategies as fs
 from tests.fuzz.support import (
     SESSION_SECRET,

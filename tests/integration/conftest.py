@@ -54,12 +54,10 @@ def postgres_url() -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgresql"])
-def uow_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[UnitOfWorkFactory]:
-    """Every backend of the profile store, migrated from empty by Alembic."""
-    if request.param == "memory":
-        yield MemoryStore()
-        return
+def _migrated_sql_store(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[SqlUnitOfWorkFactory]:
+    """The SQL backend named by `request.param`, migrated from empty by Alembic."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'store.db'}"
     else:
@@ -68,6 +66,23 @@ def uow_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Unit
     engine = make_engine(url)
     yield SqlUnitOfWorkFactory(engine)
     engine.dispose()
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+def uow_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[UnitOfWorkFactory]:
+    """Every backend of the profile store, migrated from empty by Alembic."""
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    yield from _migrated_sql_store(request, tmp_path)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sql_uow_factory(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[SqlUnitOfWorkFactory]:
+    """Every SQL backend of the profile store (for checks on the statements it issues)."""
+    yield from _migrated_sql_store(request, tmp_path)
 
 
 MakeFactory = Callable[[], UnitOfWorkFactory]

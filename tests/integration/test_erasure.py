@@ -7,18 +7,20 @@ from datetime import datetime, timezone
 
 import pytest
 
+from bot.dialogue import ConversationService
+from bot.dialogue.rights import FORGET
+from bot.dialogue.turn import Incoming, SessionState
+from bot.domain.interpret import Mention
 from bot.domain.model import Identity
+from bot.domain.patterns import PatternRules
 from bot.domain.purchases import Order, OrderItem
 from bot.domain.questions import QuestionBank, Vocabulary
-from bot.services.conversation import FORGET, ConversationService, ProfilingPolicy
 from bot.services.erasure import ErasureService, tombstone_hash
-from bot.services.interpret import Mention
 from bot.services.linking import LinkingService
 from bot.services.orders import OrderService
-from bot.services.patterns import PatternRules
 from bot.services.profiles import export_people
-from bot.services.turn import Incoming, SessionState
 from bot.store.ports import UnitOfWorkFactory
+from tests.builders import conversation
 from tests.conftest import Clock
 
 WEB = Identity("socketio", "b" * 32)
@@ -39,11 +41,7 @@ def service(
     clock: Clock,
     erasure: ErasureService,
 ) -> ConversationService:
-    policy = ProfilingPolicy(shop_name="Calmly")
-    linking = LinkingService(uow_factory, bank, clock, key=SALT)
-    return ConversationService(
-        uow_factory, bank, vocabulary, policy, clock, linking=linking, erasure=erasure
-    )
+    return conversation(uow_factory, bank, vocabulary, clock, erasure=erasure, key=SALT)
 
 
 def _order(order_id: str) -> Order:
@@ -123,6 +121,6 @@ def test_sensitive_values_are_withheld_unless_a_reason_is_recorded(
     [full] = list(export_people(uow_factory, include_sensitive_reason="access request #12"))
     assert full["attributes"]["motivations"]["value"] == value
     with uow_factory() as uow:
-        [audit] = uow.links.audit_for(person_id="*")
+        [audit] = uow.audit.events(person_id="*")
     assert audit["kind"] == "sensitive_export"
     assert audit["details"] == {"reason": "access request #12", "people": 1}

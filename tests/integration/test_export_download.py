@@ -9,7 +9,7 @@ from starlette.testclient import TestClient
 
 from bot.config import Settings
 from bot.domain.model import Identity, utcnow
-from bot.services.rights_talk import DataExports, ExportPolicy, token_hash
+from bot.services.exports import DataExports, ExportPolicy, token_hash
 from bot.store.sql import SqlUnitOfWorkFactory
 
 

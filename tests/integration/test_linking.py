@@ -6,13 +6,15 @@ from collections.abc import Callable
 
 import pytest
 
+from bot.dialogue import ConversationService
+from bot.dialogue.linking import LINK_NOTICE
+from bot.dialogue.turn import Incoming, SessionState
+from bot.domain.interpret import Mention
 from bot.domain.model import PROFILING, ConsentStatus, Identity, Person, QuestionStatus
 from bot.domain.questions import QuestionBank, Vocabulary
-from bot.services.conversation import LINK_NOTICE, ConversationService, ProfilingPolicy
-from bot.services.interpret import Mention
 from bot.services.linking import AttachOutcome, LinkingService, LinkLimits
-from bot.services.turn import Incoming, SessionState
 from bot.store.ports import UnitOfWorkFactory
+from tests.builders import conversation as build_conversation
 from tests.conftest import Clock
 
 WEB = Identity("socketio", "a" * 32)
@@ -53,8 +55,7 @@ def conversation(
     clock: Clock,
     linking: LinkingService,
 ) -> ConversationService:
-    policy = ProfilingPolicy(questions_per_session=3, shop_name="Calmly")
-    return ConversationService(uow_factory, bank, vocabulary, policy, clock, linking=linking)
+    return build_conversation(uow_factory, bank, vocabulary, clock, linking=linking)
 
 
 def person(uow_factory: UnitOfWorkFactory, identity: Identity) -> Person:
@@ -94,7 +95,7 @@ def test_a_code_links_two_channels_into_one_person_with_an_audit_of_pseudonyms(
     assert set(joined.identities) == {WEB, TELEGRAM}
     with uow_factory() as uow:
         assert len(uow.profiles.list_ids()) == 1
-        audit = uow.links.audit_for(person_id=joined.id)
+        audit = uow.audit.events(person_id=joined.id)
     assert [e["kind"] for e in audit] == ["link"]
     details = audit[0]["details"]
     assert details["identities"] == 1 and len(details["identity_keys"]) == 1

@@ -8,24 +8,17 @@ from typing import Any
 
 import pytest
 
+from bot.adapters.rasa_api import RasaApiError, RasaUnreachable
 from bot.domain.model import Identity
 from bot.domain.purchases import FlagStatus
-from bot.services.rasa_api import RasaApiError, RasaUnreachable
 from bot.services.retention import RetentionPolicy, RetentionService, events_to_keep
 from bot.store.ports import UnitOfWorkFactory
+from tests.conftest import Clock
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 WEB = Identity("socketio", "a" * 32)
 TELEGRAM = Identity("telegram", "4242")
 SHOP = Identity("shop", "customer-7")
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def _flag(uow: Any, person_id: str, line: int, expires_at: datetime) -> None:

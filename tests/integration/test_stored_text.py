@@ -16,16 +16,16 @@ import pytest
 
 from bot.channels.guard import check
 from bot.cli import main
+from bot.dialogue import ConversationService
+from bot.dialogue.turn import Incoming, SessionState
+from bot.domain.interpret import Mention
 from bot.domain.model import AttributeValue, Identity, Provenance
 from bot.domain.questions import QuestionBank, Vocabulary
-from bot.services.conversation import ConversationService, ProfilingPolicy
-from bot.services.interpret import Mention
-from bot.services.linking import LinkingService
 from bot.services.profiles import export_people
-from bot.services.turn import Incoming, SessionState
 from bot.store.migrate import upgrade
 from bot.store.ports import UnitOfWorkFactory
 from bot.store.sql import SqlUnitOfWorkFactory, make_engine
+from tests.builders import conversation
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 WEB = Identity("socketio", "b" * 32)
@@ -75,9 +75,7 @@ def test_bidi_and_zero_width_characters_are_stored_exactly(
 def _service(
     uow_factory: UnitOfWorkFactory, bank: QuestionBank, vocabulary: Vocabulary
 ) -> ConversationService:
-    policy = ProfilingPolicy(questions_per_session=10, shop_name="Calmly")
-    linking = LinkingService(uow_factory, bank, lambda: T0, key="k" * 40)
-    return ConversationService(uow_factory, bank, vocabulary, policy, lambda: T0, linking=linking)
+    return conversation(uow_factory, bank, vocabulary, lambda: T0, questions_per_session=10)
 
 
 def test_a_typed_answer_keeps_its_invisible_characters_but_never_a_nul(

@@ -7,42 +7,35 @@ import os
 import stat
 import string
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from bot.config import load_settings
-from bot.services.chat_sessions import (
+from bot.adapters.chat_sessions import (
     MIN_SECRET_CHARS,
     TOKEN_MAX_AGE,
     SessionTokens,
     load_or_create_secret,
     session_tokens,
 )
+from bot.config import load_settings
+from tests.conftest import Clock
 
 SECRET = "s" * 40
 OTHER_SECRET = "o" * 40
 SESSION = "0123456789abcdef0123456789abcdef"
-T0 = 1_800_000_000.0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> float:
-        return self.now
+T0 = datetime.fromtimestamp(1_800_000_000, tz=timezone.utc)
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture
 def tokens(clock: Clock) -> SessionTokens:
-    return SessionTokens(SECRET, clock=clock)
+    return SessionTokens(SECRET, clock=clock.time)
 
 
 def test_a_token_resumes_the_session_it_was_issued_for(tokens: SessionTokens) -> None:
@@ -58,9 +51,9 @@ def test_a_token_is_valid_for_thirty_days_then_expires(tokens: SessionTokens, cl
     token = tokens.issue(SESSION)
     assert timedelta(days=30) == TOKEN_MAX_AGE
 
-    clock.now = T0 + TOKEN_MAX_AGE.total_seconds()
+    clock.now = T0 + TOKEN_MAX_AGE
     assert tokens.verify(token) == SESSION
-    clock.now += 1
+    clock.advance(seconds=1)
     assert tokens.verify(token) is None
     fresh = tokens.start(token)
     assert not fresh.resumed and fresh.session_id != SESSION
@@ -70,16 +63,16 @@ def test_resuming_issues_a_new_token_so_a_used_session_stays_alive(
     tokens: SessionTokens, clock: Clock
 ) -> None:
     first = tokens.issue(SESSION)
-    clock.now = T0 + TOKEN_MAX_AGE.total_seconds() - 60
+    clock.now = T0 + TOKEN_MAX_AGE - timedelta(seconds=60)
     renewed = tokens.start(first).token
 
-    clock.now = T0 + TOKEN_MAX_AGE.total_seconds() + 60
+    clock.now = T0 + TOKEN_MAX_AGE + timedelta(seconds=60)
     assert tokens.verify(first) is None
     assert tokens.verify(renewed) == SESSION
 
 
 def test_a_token_from_the_future_is_not_valid(tokens: SessionTokens, clock: Clock) -> None:
-    clock.now = T0 + 3600
+    clock.now = T0 + timedelta(seconds=3600)
     token = tokens.issue(SESSION)
     clock.now = T0
 
@@ -87,9 +80,9 @@ def test_a_token_from_the_future_is_not_valid(tokens: SessionTokens, clock: Cloc
 
 
 def test_a_token_signed_with_another_secret_is_not_valid(clock: Clock) -> None:
-    forged = SessionTokens(OTHER_SECRET, clock=clock).issue(SESSION)
+    forged = SessionTokens(OTHER_SECRET, clock=clock.time).issue(SESSION)
 
-    assert SessionTokens(SECRET, clock=clock).verify(forged) is None
+    assert SessionTokens(SECRET, clock=clock.time).verify(forged) is None
 
 
 def _tamper(token: str, part: int) -> str:

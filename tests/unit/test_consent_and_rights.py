@@ -12,13 +12,12 @@ from typing import Callable
 
 import pytest
 
+from bot.domain.interpret import Mention
 from bot.domain.model import PROFILING, ConsentStatus, Identity, Person
 from bot.domain.questions import QuestionBank, Vocabulary
-from bot.services.conversation import ConversationService, ProfilingPolicy
-from bot.services.interpret import Mention
-from bot.services.linking import LinkingService
-from bot.services.rights_talk import DataExports, ExportPolicy
+from bot.services.exports import DataExports, ExportPolicy
 from bot.store.memory import MemoryStore
+from tests.builders import conversation
 from tests.conftest import Clock
 from tests.unit.test_conversation import Chat, consented
 
@@ -46,16 +45,7 @@ def chat(
     exports: DataExports,
     find_mentions: Callable[[str], list[Mention]],
 ) -> Chat:
-    policy = ProfilingPolicy(questions_per_session=5, shop_name="Calmly")
-    service = ConversationService(
-        store,
-        bank,
-        vocabulary,
-        policy,
-        clock,
-        linking=LinkingService(store, bank, clock, key=KEY),
-        exports=exports,
-    )
+    service = conversation(store, bank, vocabulary, clock, questions_per_session=5, exports=exports)
     return Chat(service, store, find_mentions, SHOPPER)
 
 
@@ -76,12 +66,12 @@ def export(chat: Chat, text: str = "export my data") -> list[str]:
 
 
 def test_every_ledger_entry_carries_the_hash_of_the_wording_shown(
-    chat: Chat, store: MemoryStore
+    chat: Chat, store: MemoryStore, bank: QuestionBank
 ) -> None:
     said = consented(chat)
     assert said
     [record] = chat.person().consents
-    request = chat.service._msg("consent_request")
+    request = bank.message("consent_request", shop_name="Calmly")
     assert record.wording_hash == hashlib.sha256(request.encode()).hexdigest()
     assert record.channel == "socketio" and record.message_ref == "m2"
     with store() as uow:

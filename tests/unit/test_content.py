@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
 
+from bot.adapters.content import parse_question_bank, parse_vocabulary
 from bot.domain.errors import ContentError
 from bot.nlu.pipeline import configured_model, pipeline_name
-from bot.services.content import parse_question_bank, parse_vocabulary
 
 VOCAB = {"frequency": {"values": {"daily": ["daily"], "weekly": ["weekly"]}}}
 
@@ -44,13 +45,65 @@ def test_questions_need_a_known_entity_type() -> None:
         parse_question_bank({"questions": [question]}, parse_vocabulary(VOCAB))
 
 
-def test_the_shop_bank_has_every_message_the_bot_uses(root: Path) -> None:
-    import re
+def _message_functions(trees: list[ast.Module]) -> dict[str, int]:
+    """Name -> position of the key argument, for every function that looks up a message.
 
-    used = set()
-    for path in (root / "bot").rglob("*.py"):
-        used |= set(re.findall(r'_msg\(\s*"([a-z_]+)"', path.read_text()))
-    from bot.services.content import load_content
+    Starts from `QuestionBank.message` and adds every function that hands its own `key`
+    parameter to one already known (Wording, `_msg`, `_result`, ...), until none is new.
+    """
+    known = {"message": 0}
+    changed = True
+    while changed:
+        changed = False
+        for tree in trees:
+            for node in ast.walk(tree):
+                if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    continue
+                params = [a.arg for a in node.args.args if a.arg not in ("self", "cls")]
+                if "key" not in params or node.name in known:
+                    continue
+                for call in ast.walk(node):
+                    if (
+                        isinstance(call, ast.Call)
+                        and _callee(call) in known
+                        and any(isinstance(a, ast.Name) and a.id == "key" for a in call.args)
+                    ):
+                        known[node.name] = params.index("key")
+                        changed = True
+                        break
+    return known
+
+
+def _callee(call: ast.Call) -> str:
+    func = call.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    # A Wording is called like a function: `words("key")`, `self._words("key")`, `self(key)`.
+    return "__call__" if name.endswith("words") or name == "self" else name
+
+
+def test_the_shop_bank_has_every_message_the_bot_uses(root: Path) -> None:
+    """Every key the code asks the bank for exists, found from the code's syntax tree."""
+    trees = [ast.parse(p.read_text()) for p in sorted((root / "bot").rglob("*.py"))]
+    functions = _message_functions(trees)
+    assert {"__call__", "button", "_msg"} <= set(functions), functions
+    keys: set[str] = set()
+    prefixes: set[str] = set()
+    for tree in trees:
+        for call in (n for n in ast.walk(tree) if isinstance(n, ast.Call)):
+            at = functions.get(_callee(call))
+            if at is None or len(call.args) <= at:
+                continue
+            argument = call.args[at]
+            if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
+                keys.add(argument.value)
+            elif isinstance(argument, ast.JoinedStr) and isinstance(
+                first := argument.values[0], ast.Constant
+            ):
+                prefixes.add(str(first.value))
+    from bot.adapters.content import load_content
 
     bank, _ = load_content(root / "shop")
-    assert used and used <= set(bank.messages), used - set(bank.messages)
+    assert len(keys) > 40, keys
+    assert keys <= set(bank.messages), keys - set(bank.messages)
+    for prefix in prefixes:
+        assert any(m.startswith(prefix) for m in bank.messages), prefix

@@ -6,13 +6,14 @@ from typing import Callable
 
 import pytest
 
+from bot.dialogue import ConversationService
+from bot.dialogue.consent import CONSENT
+from bot.dialogue.turn import Incoming, SessionState, Turn
+from bot.domain.interpret import Mention
 from bot.domain.model import PROFILING, ConsentStatus, Identity, Person, QuestionStatus
 from bot.domain.questions import QuestionBank, Vocabulary
-from bot.services.conversation import CONSENT, ConversationService, ProfilingPolicy
-from bot.services.interpret import Mention
-from bot.services.linking import LinkingService
-from bot.services.turn import Incoming, SessionState, Turn
 from bot.store.memory import MemoryStore
+from tests.builders import conversation
 from tests.conftest import Clock
 
 KEY = "pseudonym-key-for-tests-0123456789"
@@ -79,15 +80,7 @@ def make_chat(
     find_mentions: Callable[[str], list[Mention]],
 ) -> Callable[..., Chat]:
     def make(budget: int = 3, identity: Identity = SHOPPER) -> Chat:
-        policy = ProfilingPolicy(questions_per_session=budget, shop_name="Calmly")
-        service = ConversationService(
-            store,
-            bank,
-            vocabulary,
-            policy,
-            clock,
-            linking=LinkingService(store, bank, clock, key=KEY),
-        )
+        service = conversation(store, bank, vocabulary, clock, questions_per_session=budget)
         return Chat(service, store, find_mentions, identity)
 
     return make
@@ -160,7 +153,7 @@ def test_why_explains_then_asks_again_without_using_budget(chat: Chat) -> None:
     said = chat.say("why", "why do you ask?")
     assert said[0] == "So we only contact you in the ways you actually want."
     assert said[1].startswith("How would you like to hear from us?")
-    assert chat.state.asked == ["contact_channels"]
+    assert chat.state.asked == ("contact_channels",)
     assert chat.person().questions["contact_channels"].why_asked == 1
 
 
@@ -261,7 +254,7 @@ def test_returning_shopper_hears_what_is_known_and_is_never_asked_again(chat: Ch
     assert said[0] == "Welcome back! I'm Calmly's assistant bot."
     assert said[1] == "Here's what I remember: you'd like to hear from us by SMS, not email."
     assert said[2].startswith("What brings you to us?")
-    assert chat.state.asked == ["motivations"]
+    assert chat.state.asked == ("motivations",)
 
 
 def test_consent_is_never_granted_by_an_answer_or_unclear_text(chat: Chat) -> None:

@@ -6,8 +6,7 @@ from typing import Callable
 
 import pytest
 
-from bot.domain.questions import QuestionBank, Vocabulary
-from bot.services.interpret import (
+from bot.domain.interpret import (
     Ambiguous,
     Mention,
     Unclear,
@@ -15,6 +14,7 @@ from bot.services.interpret import (
     interpret,
     resolve_clarification,
 )
+from bot.domain.questions import QuestionBank, Vocabulary
 
 Find = Callable[[str], list[Mention]]
 

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.adapters.content import load_rules
 from bot.config import PROJECT_ROOT
 from bot.domain.errors import ContentError
+from bot.domain.patterns import PatternRules, department, label, unusual
 from bot.domain.purchases import OrderItem, PastItem
-from bot.services.patterns import PatternRules, department, label, load_rules, unusual
 
 RULES = PatternRules()
 SHIRTS = "apparel/menswear/shirts"

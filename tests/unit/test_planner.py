@@ -11,8 +11,8 @@ from bot.domain.model import (
     QuestionRecord,
     QuestionStatus,
 )
+from bot.domain.planner import ConsentState, consent_state, next_question
 from bot.domain.questions import QuestionBank
-from bot.services.planner import ConsentState, consent_state, next_question
 
 NOW = datetime(2026, 11, 23, tzinfo=timezone.utc)
 MONTH = timedelta(days=30)

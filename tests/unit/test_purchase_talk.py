@@ -8,17 +8,16 @@ from decimal import Decimal
 
 import pytest
 
+from bot.dialogue import ConversationService
+from bot.dialogue.turn import Incoming, SessionState
+from bot.domain.interpret import Mention
 from bot.domain.model import Identity
+from bot.domain.patterns import PatternRules
 from bot.domain.purchases import FlagStatus, Order, OrderItem, Purpose
 from bot.domain.questions import QuestionBank, Vocabulary
-from bot.services.conversation import ConversationService, ProfilingPolicy
-from bot.services.interpret import Mention
-from bot.services.linking import LinkingService
 from bot.services.orders import OrderService
-from bot.services.patterns import PatternRules
-from bot.services.purchase_talk import PurchaseTalk
-from bot.services.turn import Incoming, SessionState
 from bot.store.memory import MemoryStore
+from tests.builders import conversation
 from tests.conftest import Clock
 
 KEY = "pseudonym-key-for-tests-0123456789"
@@ -57,17 +56,7 @@ def service(
             source="import",
         )
     orders.ingest(_order("o9", 1, ("Wrap Dress", "apparel/womenswear/dresses")), source="import")
-    talk = PurchaseTalk(bank, vocabulary, RULES)
-    policy = ProfilingPolicy(questions_per_session=3, shop_name="Calmly")
-    return ConversationService(
-        store,
-        bank,
-        vocabulary,
-        policy,
-        clock,
-        linking=LinkingService(store, bank, clock, key=KEY),
-        purchases=talk,
-    )
+    return conversation(store, bank, vocabulary, clock, rules=RULES)
 
 
 class Shopper:

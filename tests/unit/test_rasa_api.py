@@ -6,21 +6,17 @@ import asyncio
 import logging
 import stat
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import jwt
 import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation import ActionHandleReply, ActionWelcome
+from actions.conversation import ConversationAction
 from actions.session import SLOT_GREETED, SLOT_PENDING
-from bot.cli import parser
-from bot.config import load_settings
-from bot.domain.model import Identity
-from bot.services import rasa_api
-from bot.services.conversation import FORGET
-from bot.services.rasa_api import (
+from bot.adapters import rasa_api
+from bot.adapters.rasa_api import (
     RasaApi,
     RasaApiError,
     RasaUnreachable,
@@ -33,8 +29,13 @@ from bot.services.rasa_api import (
     load_or_create_secret,
     wait_for_background,
 )
-from bot.services.runtime import reset_services
+from bot.bootstrap import build
+from bot.cli import parser
+from bot.config import Settings, load_settings
+from bot.dialogue.rights import FORGET
+from bot.domain.model import Identity
 from bot.store.migrate import upgrade
+from tests.fakes.rasa_api import FakeRasaApi
 
 SECRET = "s" * 64
 
@@ -160,58 +161,56 @@ def test_an_id_rasa_cannot_name_is_not_retried() -> None:
 
 
 def test_clearing_later_runs_after_the_caller_returns_and_stays_referenced(
-    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
-    seen: list[list[str]] = []
+    with FakeRasaApi(SECRET) as rasa:
+        settings = Settings(var_dir=tmp_path, rasa_url=rasa.url, rasa_jwt_secret=SECRET)
 
-    async def fake(_factory: Any, senders: list[str], **_: Any) -> list[str]:
-        seen.append(senders)
-        return []
+        async def action() -> None:
+            forget_conversations_later(settings, [Identity("rest", "x"), Identity("shop", "y")])
+            assert rasa.calls() == [] and len(rasa_api._background) == 1  # not inside
+            await wait_for_background()
 
-    monkeypatch.setattr(rasa_api, "forget_conversations", fake)
-
-    async def action() -> None:
-        forget_conversations_later(load_settings(), [Identity("rest", "x"), Identity("shop", "y")])
-        assert seen == [] and len(rasa_api._background) == 1  # not run inside the action
-        await wait_for_background()
-
-    asyncio.run(action())
-    assert seen == [["rest:x"]] and not rasa_api._background
-
-
-@pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path / 'actions.db'}"
-    upgrade(url)
-    monkeypatch.setenv("RAPPORT_DATABASE_URL", url)
-    monkeypatch.setenv("RAPPORT_VAR_DIR", str(tmp_path))
-    reset_services()
-    yield url
-    reset_services()
+        asyncio.run(action())
+    assert [(c.method, c.sender, c.body) for c in rasa.calls()] == [("PUT", "rest:x", [])]
+    assert not rasa_api._background
 
 
 def _tracker(text: str, intent: str, slots: dict[str, Any]) -> Tracker:
     message = {"text": text, "intent": {"name": intent, "confidence": 0.97}, "entities": []}
     events = [{"event": "user", "text": text, "parse_data": message, "input_channel": "rest"}]
-    return Tracker("shopper-9", slots, message, events, False, None, {}, "action_listen")
+    return Tracker("rest:shopper-9", slots, message, events, False, None, {}, "action_listen")
 
 
-def test_a_confirmed_forget_me_hands_the_erased_identities_to_the_chat_clearing(
-    store: str, monkeypatch: pytest.MonkeyPatch
+def test_a_confirmed_forget_me_clears_the_chat_from_rasa_after_the_action(
+    tmp_path: Path,
 ) -> None:
-    handed: list[tuple[Identity, ...]] = []
-    monkeypatch.setattr(
-        "actions.conversation.forget_conversations_later",
-        lambda _settings, identities: handed.append(tuple(identities)),
-    )
-    asyncio.run(ActionWelcome().run(CollectingDispatcher(), _tracker("hi", "greet", {}), {}))
-    assert handed == []
-    slots = {SLOT_PENDING: FORGET, SLOT_GREETED: True}
-    dispatcher = CollectingDispatcher()
-    reply = _tracker("Yes, delete everything", "affirm", slots)
-    asyncio.run(ActionHandleReply().run(dispatcher, reply, {}))
+    url = f"sqlite:///{tmp_path / 'actions.db'}"
+    upgrade(url)
+    with FakeRasaApi(SECRET) as rasa:
+        settings = Settings(
+            database_url=url, var_dir=tmp_path, rasa_url=rasa.url, rasa_jwt_secret=SECRET
+        )
+        services = build(settings)
+        welcome, reply = (
+            ConversationAction(name, services.conversation, settings)
+            for name in ("action_welcome", "action_handle_reply")
+        )
+
+        async def chat() -> CollectingDispatcher:
+            await welcome.run(CollectingDispatcher(), _tracker("hi", "greet", {}), {})
+            await wait_for_background()
+            assert rasa.calls() == []  # nothing to clear yet
+            dispatcher = CollectingDispatcher()
+            slots = {SLOT_PENDING: FORGET, SLOT_GREETED: True}
+            await reply.run(dispatcher, _tracker("Yes, delete everything", "affirm", slots), {})
+            await wait_for_background()
+            return dispatcher
+
+        dispatcher = asyncio.run(chat())
+        services.close()
     assert dispatcher.messages[0]["text"].startswith("Done: everything I knew about you")
-    assert handed == [(Identity("rest", "shopper-9"),)]
+    assert [(c.method, c.sender, c.body) for c in rasa.calls()] == [("PUT", "rest:shopper-9", [])]
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from bot.config import Settings, load_settings
+from bot.config import Settings
 from bot.web.app import create_app
 
 RASA_URL = "http://127.0.0.1:5999"
@@ -16,8 +16,7 @@ RASA_URL = "http://127.0.0.1:5999"
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return dataclasses.replace(
-        load_settings(),
+    return Settings(
         var_dir=tmp_path,
         rasa_url=RASA_URL,
         shop_name="<b>Shop & Co</b>",
