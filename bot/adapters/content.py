@@ -1,4 +1,11 @@
-"""Loads the shop-editable content from YAML: question bank, vocabulary, purchase rules."""
+"""Loads the shop-editable content from YAML: question bank, vocabulary, purchase rules.
+
+The question bank comes from two places: shop/questions.yml holds its structure (ids,
+entity types, priorities, buttons, the withdrawal phrases, the form of address) and
+shop/messages/<language>.yml everything the shopper reads, one file per language
+(docs/languages.md). Loading refuses a catalogue whose languages differ in their keys
+or in a text's {placeholders}.
+"""
 
 from __future__ import annotations
 
@@ -8,27 +15,27 @@ from typing import Any
 
 import yaml
 
+from bot.adapters.catalogue import (
+    MESSAGES_DIR,
+    WORDING_FIELDS,
+    Catalogue,
+    read_catalogue,
+    read_yaml,
+    resolve_catalogue,
+)
 from bot.domain.errors import ContentError
 from bot.domain.model import PURPOSES
 from bot.domain.patterns import PatternRules
 from bot.domain.questions import (
+    DEFAULT_LANGUAGE,
     EntityVocabulary,
     Question,
     QuestionBank,
+    QuestionWording,
     Vocabulary,
     normalize_phrase,
     without_accents,
 )
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ContentError(f"cannot read {path}: {exc}") from exc
-    if not isinstance(loaded, dict):
-        raise ContentError(f"{path} must hold a mapping at the top level")
-    return loaded
 
 
 def parse_vocabulary(raw: dict[str, Any]) -> Vocabulary:
@@ -51,23 +58,66 @@ def parse_vocabulary(raw: dict[str, Any]) -> Vocabulary:
     return Vocabulary(entities=entities)
 
 
-def parse_question_bank(raw: dict[str, Any], vocabulary: Vocabulary) -> QuestionBank:
-    """Build the QuestionBank from shop/questions.yml, checked against the vocabulary."""
+def _section(texts: dict[str, str], prefix: str) -> dict[str, str]:
+    return {k.removeprefix(prefix): v for k, v in texts.items() if k.startswith(prefix)}
+
+
+def _wording(texts: dict[str, str], question_id: str, language: str) -> QuestionWording:
+    own = _section(texts, f"questions.{question_id}.")
+    unknown = sorted({key.split(".", 1)[0] for key in own} - set(WORDING_FIELDS))
+    if unknown:
+        raise ContentError(f"{language}: questions.{question_id} has unknown fields {unknown}")
+    for needed in ("text", "why"):
+        if needed not in own:
+            raise ContentError(f"{language}: missing questions.{question_id}.{needed}")
+    return QuestionWording(
+        text=own["text"],
+        why=own["why"],
+        labels=_section(own, "labels."),
+        remember=own.get("remember", "{value}"),
+        topic=own.get("topic", ""),
+    )
+
+
+def parse_question_bank(
+    raw: dict[str, Any], vocabulary: Vocabulary, catalogue: Catalogue
+) -> QuestionBank:
+    """Build the QuestionBank from shop/questions.yml and the message catalogue (each
+    shop/messages/*.yml by name), checked against the vocabulary and across languages."""
+    texts = resolve_catalogue(catalogue, raw.get("address"))
+    english = texts[DEFAULT_LANGUAGE]
+    unknown_sections = sorted({key.split(".", 1)[0] for key in english} - {"messages", "questions"})
+    if unknown_sections:
+        raise ContentError(f"{DEFAULT_LANGUAGE}: unknown sections {unknown_sections}")
+    if "messages" in raw:
+        raise ContentError(
+            f"questions.yml: messages belong in {MESSAGES_DIR}/<language>.yml, not questions.yml"
+        )
     questions = []
     for spec in raw.get("questions") or []:
+        question_id = str(spec["id"])
+        inline = [f for f in WORDING_FIELDS if f in spec]
+        if inline:
+            raise ContentError(
+                f"question {question_id}: {inline} belong in {MESSAGES_DIR}/<language>.yml "
+                f"(questions.{question_id}), not questions.yml"
+            )
+        wordings = {lang: _wording(t, question_id, lang) for lang, t in texts.items()}
+        en = wordings[DEFAULT_LANGUAGE]
         question = Question(
-            id=str(spec["id"]),
+            id=question_id,
             entity=str(spec["entity"]),
             priority=int(spec.get("priority", 0)),
-            text=str(spec["text"]),
-            why=str(spec["why"]),
-            labels={str(k): str(v) for k, v in (spec.get("labels") or {}).items()},
+            text=en.text,
+            why=en.why,
+            labels=en.labels,
             buttons=tuple(str(b) for b in spec.get("buttons") or ()),
-            remember=str(spec.get("remember", "{value}")),
-            topic=str(spec.get("topic", "")),
+            remember=en.remember,
+            topic=en.topic,
             multiple=bool(spec.get("multiple", False)),
             negatives=bool(spec.get("negatives", False)),
             free_text_other=bool(spec.get("free_text_other", False)),
+            wordings=wordings,
         )
         known = vocabulary.of(question.entity).values
         for value_id in question.buttons:
@@ -77,7 +127,13 @@ def parse_question_bank(raw: dict[str, Any], vocabulary: Vocabulary) -> Question
     ids = [q.id for q in questions]
     if len(ids) != len(set(ids)):
         raise ContentError("question ids must be unique")
-    messages = {str(k): str(v) for k, v in (raw.get("messages") or {}).items()}
+    worded = {key.split(".")[1] for key in english if key.startswith("questions.")}
+    if worded - set(ids):
+        raise ContentError(
+            f"{DEFAULT_LANGUAGE}: wording for {sorted(worded - set(ids))}, "
+            "which questions.yml does not ask"
+        )
+    messages = {lang: _section(t, "messages.") for lang, t in texts.items()}
     withdrawal = raw.get("withdrawal") or {}
     words = {normalize_phrase(str(w)) for w in withdrawal.get("everything") or ()}
     words |= {without_accents(w) for w in words}
@@ -89,18 +145,24 @@ def parse_question_bank(raw: dict[str, Any], vocabulary: Vocabulary) -> Question
         phrases[str(purpose)] = tuple(sorted(normalised | {without_accents(p) for p in normalised}))
     return QuestionBank(
         questions=tuple(questions),
-        messages=messages,
+        messages=messages[DEFAULT_LANGUAGE],
         policy_version=str(raw.get("policy_version", "unversioned")),
         opt_out_words=frozenset(words),
         withdrawal_phrases=phrases,
+        catalogue=messages,
     )
 
 
 @lru_cache(maxsize=8)
 def load_content(content_dir: Path) -> tuple[QuestionBank, Vocabulary]:
-    """Read and validate the question bank and vocabulary in `content_dir` (cached)."""
-    vocabulary = parse_vocabulary(_read_yaml(content_dir / "vocabulary.yml"))
-    bank = parse_question_bank(_read_yaml(content_dir / "questions.yml"), vocabulary)
+    """Read and validate the question bank, its message catalogue (`messages/`) and the
+    vocabulary in `content_dir` (cached)."""
+    vocabulary = parse_vocabulary(read_yaml(content_dir / "vocabulary.yml"))
+    bank = parse_question_bank(
+        read_yaml(content_dir / "questions.yml"),
+        vocabulary,
+        read_catalogue(content_dir / MESSAGES_DIR),
+    )
     return bank, vocabulary
 
 

@@ -1,9 +1,16 @@
-"""The question bank and the vocabulary that answers it (pure data, loaded from shop files)."""
+"""The question bank and the vocabulary that answers it (pure data, loaded from shop files).
+
+Everything the shopper reads exists in every language of the shop's message catalogue
+(shop/messages/, loaded by bot/adapters/content.py). Whatever reads a wording takes a
+`language` (default English, the reference language); a language the shop has no
+texts for falls back to its base language ("de-CH" -> "de") and then to English.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bot.domain.errors import ContentError, UnknownQuestion
@@ -29,6 +36,9 @@ def _contains_phrase(text: str, phrase: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text) is not None
 
 
+DEFAULT_LANGUAGE = "en"
+"""The reference language: every other language has the same keys, and the fallback."""
+
 EVERYTHING = "*"
 """What a bare "stop" withdraws: every purpose (see `QuestionBank.withdrawal`)."""
 
@@ -42,8 +52,38 @@ class Button:
 
 
 @dataclass(frozen=True)
+class QuestionWording:
+    """What one question says in one language (see `Question` for each field)."""
+
+    text: str
+    why: str
+    labels: dict[str, str]
+    remember: str = "{value}"
+    topic: str = ""
+
+    def label(self, value_id: str) -> str:
+        """How `value_id` is said to the shopper (the id itself when unlabelled)."""
+        return self.labels.get(value_id, value_id.replace("_", " "))
+
+
+def pick_language(available: Iterable[str], language: str | None) -> str:
+    """The language to answer in: `language` if available, else its base language
+    ("de-CH", "de_AT" -> "de"), else English."""
+    offered = set(available)
+    if language:
+        wanted = language.strip().replace("_", "-").lower()
+        for candidate in (wanted, wanted.split("-", 1)[0]):
+            if candidate in offered:
+                return candidate
+    return DEFAULT_LANGUAGE
+
+
+@dataclass(frozen=True)
 class Question:
     """One profiling question.
+
+    The wording attributes (`text`, `why`, `labels`, `remember`, `topic`) are the
+    English ones; `wording(language)` gives them in any language of the catalogue.
 
     Attributes:
         id: stable id, also the name of the attribute its answer is stored under.
@@ -58,6 +98,7 @@ class Question:
         multiple: several values allowed.
         negatives: values the shopper rules out are kept as `excluded`.
         free_text_other: when nothing in the vocabulary fits, keep the words as `other`.
+        wordings: the wording per language (English included); empty: English only.
     """
 
     id: str
@@ -72,15 +113,34 @@ class Question:
     multiple: bool = False
     negatives: bool = False
     free_text_other: bool = False
+    wordings: dict[str, QuestionWording] = field(default_factory=dict, repr=False)
 
-    def label(self, value_id: str) -> str:
+    def wording(self, language: str = DEFAULT_LANGUAGE) -> QuestionWording:
+        """The question's text, why, labels, remember and topic in `language`."""
+        chosen = pick_language(self.wordings, language)
+        if chosen in self.wordings:
+            return self.wordings[chosen]
+        return QuestionWording(
+            text=self.text,
+            why=self.why,
+            labels=self.labels,
+            remember=self.remember,
+            topic=self.topic,
+        )
+
+    def label(self, value_id: str, language: str = DEFAULT_LANGUAGE) -> str:
         """How `value_id` is said to the shopper (the id itself when unlabelled)."""
-        return self.labels.get(value_id, value_id.replace("_", " "))
+        return self.wording(language).label(value_id)
 
-    def quick_replies(self, value_ids: tuple[str, ...] | None = None) -> list[Button]:
+    def quick_replies(
+        self, value_ids: tuple[str, ...] | None = None, language: str = DEFAULT_LANGUAGE
+    ) -> list[Button]:
         """Buttons for `value_ids` (default: the question's own buttons)."""
         chosen = value_ids if value_ids is not None else self.buttons
-        return [Button(title=_capitalize(self.label(v)), payload=self.label(v)) for v in chosen]
+        wording = self.wording(language)
+        return [
+            Button(title=_capitalize(wording.label(v)), payload=wording.label(v)) for v in chosen
+        ]
 
 
 def _capitalize(text: str) -> str:
@@ -120,13 +180,34 @@ class Vocabulary:
 
 @dataclass(frozen=True)
 class QuestionBank:
-    """The ordered question bank plus the shop's wording."""
+    """The ordered question bank plus the shop's wording.
+
+    Attributes:
+        questions: the questions, each with its wording in every language.
+        messages: the English messages by key (the reference language).
+        policy_version: the consent policy the wording belongs to.
+        opt_out_words: whole messages that withdraw every consent (normalised).
+        withdrawal_phrases: per consent purpose, phrases that withdraw it.
+        catalogue: the messages per language (English included), with the shop's
+            form of address applied; empty: English only.
+    """
 
     questions: tuple[Question, ...]
     messages: dict[str, str]
     policy_version: str
     opt_out_words: frozenset[str] = frozenset()
     withdrawal_phrases: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    catalogue: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages the shop has texts for, English first."""
+        others = sorted(set(self.catalogue) - {DEFAULT_LANGUAGE})
+        return (DEFAULT_LANGUAGE, *others)
+
+    def language_for(self, language: str | None) -> str:
+        """The language the bot answers in when the shopper's is `language`."""
+        return pick_language(self.languages, language)
 
     def withdrawal(self, text: str) -> frozenset[str] | None:
         """The consent purposes a message withdraws, whatever NLU makes of it.
@@ -150,12 +231,15 @@ class QuestionBank:
         """Whether `text` withdraws any consent (a stop word or a purpose's phrase)."""
         return self.withdrawal(text) is not None
 
-    def topic_of(self, text: str) -> Question | None:
-        """The question whose topic `text` names (a "which one?" button's text)."""
+    def topic_of(self, text: str, language: str = DEFAULT_LANGUAGE) -> Question | None:
+        """The question whose topic `text` names (a "which one?" button's text), in
+        `language` or else in English."""
         key = normalize_phrase(text)
-        for question in self.questions:
-            if question.topic and normalize_phrase(question.topic) == key:
-                return question
+        for chosen in dict.fromkeys((self.language_for(language), DEFAULT_LANGUAGE)):
+            for question in self.questions:
+                topic = question.wording(chosen).topic
+                if topic and normalize_phrase(topic) == key:
+                    return question
         return None
 
     def get(self, question_id: str) -> Question:
@@ -170,10 +254,15 @@ class QuestionBank:
     def by_priority(self) -> list[Question]:
         return sorted(self.questions, key=lambda q: -q.priority)
 
-    def message(self, key: str, **values: object) -> str:
-        """A wording from the shop's messages, with `{placeholders}` filled in."""
-        try:
-            template = self.messages[key]
-        except KeyError:
-            raise ContentError(f"missing message {key!r} in the question bank") from None
+    def message(self, key: str, language: object = DEFAULT_LANGUAGE, **values: object) -> str:
+        """A wording from the shop's messages in `language`, `{placeholders}` filled in.
+
+        `language` is a language code; it is typed `object` only so that callers may
+        pass on their own `**values: object` (a non-text language means English).
+        """
+        chosen = self.language_for(language if isinstance(language, str) else None)
+        texts = self.catalogue.get(chosen, self.messages)
+        template = texts.get(key, self.messages.get(key))
+        if template is None:
+            raise ContentError(f"missing message {key!r} in the question bank")
         return template.format(**values)

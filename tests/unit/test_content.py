@@ -1,4 +1,7 @@
-"""Shop content: validation of the question bank and vocabulary, and config.yml kept in sync."""
+"""Shop content: validation of the question bank and vocabulary, and config.yml kept in sync.
+
+The message catalogue across languages: tests/unit/test_catalogue.py.
+"""
 
 from __future__ import annotations
 
@@ -29,20 +32,44 @@ def test_ambiguous_phrases_must_name_known_values() -> None:
         parse_vocabulary(raw)
 
 
+def _wording(*ids: str) -> dict[str, dict[str, object]]:
+    """A one-language catalogue wording each question in `ids`."""
+    return {"en": {"questions": {i: {"text": "?", "why": "!"} for i in ids}}}
+
+
 def test_buttons_must_be_values_and_ids_unique() -> None:
     vocabulary = parse_vocabulary(VOCAB)
-    question = {"id": "f", "entity": "frequency", "text": "?", "why": "!", "buttons": ["yearly"]}
+    question = {"id": "f", "entity": "frequency", "buttons": ["yearly"]}
     with pytest.raises(ContentError, match="yearly"):
-        parse_question_bank({"questions": [question]}, vocabulary)
+        parse_question_bank({"questions": [question]}, vocabulary, _wording("f"))
     ok = {**question, "buttons": ["daily"]}
     with pytest.raises(ContentError, match="unique"):
-        parse_question_bank({"questions": [ok, ok]}, vocabulary)
+        parse_question_bank({"questions": [ok, ok]}, vocabulary, _wording("f"))
 
 
 def test_questions_need_a_known_entity_type() -> None:
-    question = {"id": "f", "entity": "colour", "text": "?", "why": "!"}
+    question = {"id": "f", "entity": "colour"}
     with pytest.raises(ContentError, match="colour"):
-        parse_question_bank({"questions": [question]}, parse_vocabulary(VOCAB))
+        parse_question_bank({"questions": [question]}, parse_vocabulary(VOCAB), _wording("f"))
+
+
+def test_every_question_is_worded_and_every_wording_is_a_question() -> None:
+    vocabulary = parse_vocabulary(VOCAB)
+    question = {"id": "f", "entity": "frequency"}
+    with pytest.raises(ContentError, match=r"en: missing questions\.f\.text"):
+        parse_question_bank({"questions": [question]}, vocabulary, _wording())
+    with pytest.raises(ContentError, match=r"'g'.*does not ask"):
+        parse_question_bank({"questions": [question]}, vocabulary, _wording("f", "g"))
+
+
+def test_wording_in_questions_yml_is_refused() -> None:
+    """A shop editing the old layout is told where its texts go now, not ignored."""
+    vocabulary = parse_vocabulary(VOCAB)
+    inline = {"id": "f", "entity": "frequency", "text": "How often?", "why": "!"}
+    with pytest.raises(ContentError, match=r"question f: \['text', 'why'\] belong in messages/"):
+        parse_question_bank({"questions": [inline]}, vocabulary, _wording("f"))
+    with pytest.raises(ContentError, match="messages belong in messages/"):
+        parse_question_bank({"messages": {"hi": "Hi"}}, vocabulary, _wording())
 
 
 def _message_functions(trees: list[ast.Module]) -> dict[str, int]:
@@ -104,6 +131,10 @@ def test_the_shop_bank_has_every_message_the_bot_uses(root: Path) -> None:
 
     bank, _ = load_content(root / "shop")
     assert len(keys) > 40, keys
-    assert keys <= set(bank.messages), keys - set(bank.messages)
-    for prefix in prefixes:
-        assert any(m.startswith(prefix) for m in bank.messages), prefix
+    assert set(bank.languages) >= {"en", "de", "fr"}, bank.languages
+    for language in bank.languages:
+        messages = bank.catalogue[language]
+        assert keys <= set(messages), (language, keys - set(messages))
+        for prefix in prefixes:
+            assert any(m.startswith(prefix) for m in messages), (language, prefix)
+    assert bank.catalogue["en"] == bank.messages
