@@ -13,6 +13,7 @@ from bot.dialogue.parts import Wording
 from bot.dialogue.purchases import PurchasePart, Purchases
 from bot.dialogue.questions import ProfilingPolicy, Questions
 from bot.dialogue.rights import Changes, Forgetting, Rights
+from bot.dialogue.stopping import StopCheck
 from bot.domain.patterns import PatternRules
 from bot.domain.questions import QuestionBank, Vocabulary
 from bot.services.erasure import ErasureService
@@ -44,7 +45,9 @@ def build_conversation(
     changes = Changes(words, vocabulary, marketing.offer)
     forgetting = Forgetting(words, erasure)
     talk_linking = Linking(words, linking)
+    stopping = StopCheck(words, marketing)
     parts = (
+        stopping,
         forgetting,
         talk_linking,
         consent,
@@ -65,5 +68,6 @@ def build_conversation(
         changes=changes,
         forgetting=forgetting,
         linking=talk_linking,
+        stopping=stopping,
         parts=parts,
     )

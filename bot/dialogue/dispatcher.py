@@ -21,6 +21,7 @@ from bot.dialogue.marketing import Marketing, parse_marketing
 from bot.dialogue.parts import DialoguePart, Wording
 from bot.dialogue.questions import Questions
 from bot.dialogue.rights import Changes, Forgetting, Rights, has_words
+from bot.dialogue.stopping import StopCheck, explicit_opt_out
 from bot.dialogue.turn import Incoming, SessionState, Turn, TurnContext
 from bot.domain.interpret import summarize
 from bot.domain.model import PROFILING, Person, Provenance
@@ -47,6 +48,7 @@ class ConversationService:
         changes: Changes,
         forgetting: Forgetting,
         linking: Linking,
+        stopping: StopCheck,
         parts: Sequence[DialoguePart],
     ) -> None:
         self._uow_factory = uow_factory
@@ -61,6 +63,7 @@ class ConversationService:
         self._changes = changes
         self._forgetting = forgetting
         self._linking = linking
+        self._stopping = stopping
         self._parts = tuple(parts)
 
     # -- use cases -----------------------------------------------------------------
@@ -82,8 +85,10 @@ class ConversationService:
         return self._run(incoming, state, self._reply)
 
     def opt_out(self, incoming: Incoming, state: SessionState) -> Turn:
-        """Stop profiling at once, whatever was pending, and confirm it."""
-        return self._run(incoming, state, self._opt_out)
+        """Stop profiling at once on explicit words; ask first when only NLU read an opt-out."""
+        if explicit_opt_out(self._bank, incoming):
+            return self._run(incoming, state, self._opt_out)
+        return self._run(incoming, state, self._stopping.ask)
 
     def link(self, incoming: Incoming, state: SessionState) -> Turn:
         """ "Link my accounts": a one-time code, or redeem the code the message carries."""
@@ -179,6 +184,11 @@ class ConversationService:
 
     def _reply(self, ctx: TurnContext, state: SessionState) -> SessionState:
         owner = self._owner(state.pending)
+        if owner is self._stopping:
+            resumed = self._stopping.reply(ctx, state)  # yes or not: decided now
+            if resumed.pending:
+                self._repeat_pending(ctx, resumed)
+            return resumed
         if owner is self._forgetting or state.pending == LINK_NOTICE:
             assert owner is not None
             answered = owner.reply(ctx, state)  # answered before anything else

@@ -127,6 +127,30 @@ def test_opt_out_mid_question_holds_in_the_next_session(stack: Stack) -> None:
     assert person["attributes"] == {}
 
 
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "just want five quiet minutes a day away from everything",
+        "I need to get away from it all, honestly",
+        "stop me buying more candles, ha",
+    ],
+)
+def test_sentences_that_only_sound_like_an_opt_out_withdraw_nothing(
+    stack: Stack, sentence: str
+) -> None:
+    me = shopper()
+    stack.texts(me, "hey")
+    stack.texts(me, "sure")
+    said = stack.texts(me, sentence)
+    assert not any(line.startswith("Done:") for line in said), said
+    person = person_of(stack, me)
+    assert person["consents"]["current"]["profiling"]["status"] == "granted", said
+    if said[0].startswith("Just to be sure I understood"):  # NLU read an opt-out: asked
+        assert stack.texts(me, "no")[0] == "Alright, nothing changes. Let's carry on."
+        person = person_of(stack, me)
+        assert person["consents"]["current"]["profiling"]["status"] == "granted"
+
+
 def test_consent_refused_is_recorded_and_respected(stack: Stack) -> None:
     me = shopper()
     stack.texts(me, "hello")

@@ -335,3 +335,35 @@ def test_opt_out_words_stop_profiling_whatever_nlu_thought(chat: Chat, word: str
     consent = chat.person().consent(PROFILING)
     assert consent is not None and consent.status is ConsentStatus.WITHDRAWN
     assert chat.state.pending is None
+
+
+QUIET = "just want five quiet minutes a day away from everything"
+
+
+def test_an_opt_out_only_the_model_saw_is_confirmed_before_anything_changes(chat: Chat) -> None:
+    consented(chat)
+    said = chat.stop(QUIET)
+    assert said[0].startswith("Just to be sure I understood: shall I stop asking you questions")
+    consent = chat.person().consent(PROFILING)
+    assert consent is not None and consent.status is ConsentStatus.GRANTED
+    said = chat.say("deny", "no, I meant that's why I'm here")
+    assert said[0] == "Alright, nothing changes. Let's carry on."
+    assert said[1].startswith("How would you like to hear from us?")  # the open question
+    assert chat.state.pending == "contact_channels"
+    consent = chat.person().consent(PROFILING)
+    assert consent is not None and consent.status is ConsentStatus.GRANTED
+
+
+def test_a_confirmed_opt_out_withdraws_as_stop_does(chat: Chat) -> None:
+    consented(chat)
+    chat.stop(QUIET)
+    said = chat.say("affirm", "yes")
+    assert said[0].startswith("Done: I've stopped asking questions")
+    assert chat.state.pending is None
+    consent = chat.person().consent(PROFILING)
+    assert consent is not None and consent.status is ConsentStatus.WITHDRAWN
+
+
+def test_the_shops_own_stop_words_need_no_confirmation(chat: Chat) -> None:
+    consented(chat)
+    assert chat.stop("stop")[0].startswith("Done: I've stopped asking questions")
