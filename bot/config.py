@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -38,6 +39,9 @@ class Settings:
         questions_per_session: profiling budget per conversation session.
         consent_retry_days: days before asking again after a "no".
         max_message_chars: longest shopper message accepted.
+        widget_init_payload: what a chat widget sends to open the conversation
+            (rasa-webchat's `initPayload`, "/greet" by default); that exact text, and
+            no other typed command, starts the conversation as a greeting.
         web_host: bind address of the web app.
         web_port: port of the web app.
         rasa_url: where the web chat page finds Rasa's Socket.IO endpoint.
@@ -78,6 +82,7 @@ class Settings:
     questions_per_session: int = 3
     consent_retry_days: int = 30
     max_message_chars: int = 2000
+    widget_init_payload: str = "/greet"
     web_host: str = "127.0.0.1"
     web_port: int = 8000
     rasa_url: str = "http://127.0.0.1:5005"
@@ -140,6 +145,7 @@ def load_settings() -> Settings:
         questions_per_session=_env_int("RAPPORT_QUESTIONS_PER_SESSION", 3),
         consent_retry_days=_env_int("RAPPORT_CONSENT_RETRY_DAYS", 30),
         max_message_chars=_env_int("RAPPORT_MAX_MESSAGE_CHARS", 2000),
+        widget_init_payload=_init_payload("RAPPORT_WIDGET_INIT_PAYLOAD"),
         web_host=_env("RAPPORT_WEB_HOST", "127.0.0.1"),
         web_port=_env_int("RAPPORT_WEB_PORT", 8000),
         rasa_url=_env("RAPPORT_RASA_URL", "http://127.0.0.1:5005"),
@@ -172,6 +178,13 @@ def load_settings() -> Settings:
 
 
 MIN_SECRET_CHARS = 32
+
+
+def _init_payload(name: str) -> str:
+    value = _env(name, "/greet")
+    if not re.fullmatch(r"/[A-Za-z_]{1,40}", value):
+        raise ValueError(f"{name} must be a slash and a plain intent name, like /greet")
+    return value
 
 
 def _secret(name: str) -> str:

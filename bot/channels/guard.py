@@ -46,8 +46,16 @@ def _visible_start(text: str) -> str:
     return ""
 
 
-def check(text: Any, *, limit: int) -> Verdict:
-    """Decide what to do with one inbound message text."""
+GREET = "/greet"
+"""What the widget's opening payload becomes: Rasa reads it as the intent `greet`."""
+
+
+def check(text: Any, *, limit: int, init_payload: str | None = None) -> Verdict:
+    """Decide what to do with one inbound message text.
+
+    `init_payload` (a chat widget's opening message, e.g. "/greet") is the one typed
+    command let through, exactly as configured, and always as the greeting.
+    """
     if not isinstance(text, str):
         return Verdict(text="", reply="empty")
     # NUL is dropped; an unpaired surrogate (a JSON "\ud800" escape) cannot be encoded
@@ -58,6 +66,8 @@ def check(text: Any, *, limit: int) -> Verdict:
     first = _visible_start(cleaned)
     if not first:
         return Verdict(text="", reply="empty")
+    if init_payload is not None and cleaned.strip() == init_payload:
+        return Verdict(text=GREET)
     if first in _SLASHES or unicodedata.normalize("NFKC", first) == "/":
         return Verdict(text="", reply="command_blocked")
     return Verdict(text=cleaned.strip())
@@ -97,7 +107,11 @@ def guarded(
         await message.output_channel.send_text_message(message.sender_id, text)
 
     async def handle(message: UserMessage) -> Any:
-        verdict = check(message.text, limit=settings.max_message_chars)
+        verdict = check(
+            message.text,
+            limit=settings.max_message_chars,
+            init_payload=settings.widget_init_payload,
+        )
         if verdict.reply is not None:
             return await refuse(message, verdict.reply, verdict.length)
         if limits is not None and not limits.message(

@@ -315,3 +315,16 @@ def test_an_oversized_rest_body_is_413(stack: Stack) -> None:
     body = json.dumps({"sender": shopper(), "message": "x" * (70 * 1024)}).encode()
     status, _ = stack.rest(None, raw=body)
     assert status == 413
+
+
+def test_a_chat_widgets_opening_payload_starts_the_conversation_and_nothing_else(
+    stack: Stack,
+) -> None:
+    me = shopper()
+    opened = stack.texts(me, "/greet")  # rasa-webchat's default initPayload
+    assert opened[0].startswith("Hi! I'm Calmly's assistant, a bot.")
+    assert "may I ask you a couple of quick questions" in opened[-1]
+    refused = "I can only read plain messages, not commands. Just tell me in your own words."
+    assert stack.texts(me, "/affirm") == [refused]
+    assert stack.texts(me, '/greet{"channel": "email"}') == [refused]
+    assert person_of(stack, me)["consents"]["ledger"] == []

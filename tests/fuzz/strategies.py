@@ -183,8 +183,19 @@ def _join(*parts: str) -> str:
     return "".join(parts)
 
 
+INIT_PAYLOAD = "/greet"
+"""The one command the guard lets through (a chat widget's opening, as a greeting)."""
+
+
+def _not_the_init_payload(text: str) -> bool:
+    return text.replace("\x00", "").strip() != INIT_PAYLOAD
+
+
 def commands() -> st.SearchStrategy[str]:
-    """Rasa's `/intent@confidence{entities}` shape, with look-alike slashes and junk."""
+    """Rasa's `/intent@confidence{entities}` shape, with look-alike slashes and junk.
+
+    Never the widget's opening payload itself: that one is let through on purpose.
+    """
     entities = st.dictionaries(
         st.one_of(st.sampled_from(ENTITIES), st.text(max_size=8)), json_values, max_size=3
     ).map(json.dumps)
@@ -195,13 +206,13 @@ def commands() -> st.SearchStrategy[str]:
         st.sampled_from(["", "@1", "@0.99", "@1.0e5", "@"]),
         st.one_of(st.just(""), entities, tricky_text(0, 10)),
         st.one_of(st.just(""), tricky_text(0, 10)),
-    )
+    ).filter(_not_the_init_payload)
 
 
 def injections() -> st.SearchStrategy[str]:
     """A command behind invisible, bidi or whitespace characters: the guard must refuse it."""
     prefix = st.lists(st.sampled_from(INVISIBLE), max_size=4).map("".join)
-    return st.builds(_join, prefix, commands())
+    return st.builds(_join, prefix, commands()).filter(_not_the_init_payload)
 
 
 def messages() -> st.SearchStrategy[str]:

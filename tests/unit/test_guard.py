@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.channels.guard import check
+from bot.channels.guard import Verdict, check
 
 LIMIT = 2000
 
@@ -51,3 +51,29 @@ def test_oversized_messages_are_refused_with_their_length() -> None:
 def test_ordinary_text_passes_trimmed(text: str, passed: str) -> None:
     verdict = check(text, limit=LIMIT)
     assert verdict.reply is None and verdict.text == passed
+
+
+@pytest.mark.parametrize("payload", ["/greet", "  /greet ", "/get_started"])
+def test_the_widgets_opening_payload_greets(payload: str) -> None:
+    configured = payload.strip()
+    assert check(payload, limit=LIMIT, init_payload=configured) == Verdict(text="/greet")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '/greet{"channel": "email"}',
+        "/greet/affirm",
+        "/affirm",
+        "/Greet",
+        "\u200b/greet",
+        "\uff0fgreet",
+        "/greet please",
+    ],
+)
+def test_nothing_but_the_exact_payload_gets_through(text: str) -> None:
+    assert check(text, limit=LIMIT, init_payload="/greet").reply == "command_blocked"
+
+
+def test_without_a_payload_even_greet_is_a_command() -> None:
+    assert check("/greet", limit=LIMIT).reply == "command_blocked"

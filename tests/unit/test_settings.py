@@ -66,3 +66,12 @@ def test_sensitive_export_needs_a_reason() -> None:
     from bot.cli import main
 
     assert main(["profiles", "export", "--include-sensitive"]) == 2
+
+
+@pytest.mark.parametrize("payload", ['/greet{"a": 1}', "greet", "/", "/inform/affirm"])
+def test_the_widget_payload_must_be_a_plain_intent(
+    monkeypatch: pytest.MonkeyPatch, payload: str
+) -> None:
+    monkeypatch.setenv("RAPPORT_WIDGET_INIT_PAYLOAD", payload)
+    with pytest.raises(ValueError, match="RAPPORT_WIDGET_INIT_PAYLOAD must be a slash"):
+        load_settings()
