@@ -15,7 +15,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install nlu train db vendor browser run test test-unit test-nlu nlu-report fuzz lint typecheck validate bench audit clean
+.PHONY: help install nlu train db vendor browser run test test-unit test-nlu nlu-report bench-languages fuzz lint typecheck validate bench audit clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -74,6 +74,9 @@ test: train vendor browser lint typecheck ## lint, types and every test, from a 
 
 test-unit: install ## unit tests only (no Rasa server, no model)
 	$(BIN)/pytest tests/unit
+
+bench-languages: install ## language detection on short chat messages: accuracy, speed (docs/languages.md)
+	$(BIN)/python -m bench.language_detection
 
 test-nlu: train ## held-out NLU evaluation (report in var/reports/nlu-report.md)
 	$(BIN)/pytest tests/nlu
