@@ -18,7 +18,7 @@ from rasa.core.channels.channel import UserMessage
 
 from bot.adapters.content import load_content
 from bot.channels.limits import RateLimits
-from bot.config import Settings, load_settings
+from bot.config import Settings
 from bot.domain.conversations import SOURCE_KEY
 
 logger = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ def source_of(message: UserMessage) -> str | None:
 def guarded(
     on_new_message: OnNewMessage,
     *,
-    settings: Settings | None = None,
+    settings: Settings,
     limits: RateLimits | None = None,
     limit_sources: bool = False,
 ) -> OnNewMessage:
@@ -94,12 +94,11 @@ def guarded(
 
     Args:
         on_new_message: Rasa's handler.
-        settings: the process settings (read from the environment when not given).
+        settings: the process settings (the composition root's).
         limits: the connector's rate limits; None: none (the welcome, for example).
         limit_sources: also count messages per source address (the web chat).
     """
-    settings = settings or load_settings()
-    bank, _ = load_content(settings.content_dir)
+    bank, _ = load_content(settings.content_dir)  # cached: the composition root's bank
 
     async def refuse(message: UserMessage, reply: str, length: int = 0) -> None:
         logger.info("message refused by guard: %s (channel %s)", reply, message.input_channel)

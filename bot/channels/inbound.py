@@ -29,7 +29,7 @@ from bot.services.receipts import first_delivery
 from bot.store.ports import UnitOfWorkFactory
 
 MAX_BODY_BYTES = 64 * 1024
-"""The largest Telegram or Slack webhook body accepted (413 above)."""
+"""The largest webhook body any connector accepts (REST, Telegram, Slack; 413 above)."""
 SHUTDOWN_GRACE_SECONDS = 5.0
 """How long running deliveries may take to finish when the server stops."""
 

@@ -34,6 +34,7 @@ from sanic.response import HTTPResponse
 from bot.adapters.rasa_api import addressable
 from bot.channels.customer import attach_if_vouched
 from bot.channels.guard import guarded
+from bot.channels.inbound import MAX_BODY_BYTES
 from bot.channels.limits import RateLimits
 from bot.channels.origins import origin_refused, source_pseudonym
 from bot.channels.startup import connector_services
@@ -45,7 +46,6 @@ from bot.services.linking import AttachOutcome, LinkingService
 logger = logging.getLogger(__name__)
 
 MAX_SENDER_CHARS = 128
-MAX_BODY_BYTES = 64 * 1024
 REALM = 'Bearer realm="rapport"'
 
 
